@@ -1,0 +1,1 @@
+"""dlt sources, one module per system, each runnable as `python -m pipelines.<source>`."""

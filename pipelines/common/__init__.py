@@ -1,0 +1,1 @@
+"""What every source shares: destination settings, full-refresh resolution, HTTP usage, the run CLI."""

@@ -1,0 +1,91 @@
+"""Notion habit trackers -> raw.notion__* (daily, weekly and monthly habit databases)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+import dlt
+
+from pipelines.common import cli
+from pipelines.notion_client import HabitDataSource, discover, flatten_page, notion_client, query_pages
+
+NOTION_VERSION = "2025-09-03"
+EPOCH = "1970-01-01T00:00:00.000Z"
+
+
+@dlt.source(name="notion")
+def notion_source(
+    databases: dict[str, str] = dlt.config.value,
+    api_token: str = dlt.secrets.value,
+    api_base_url: str = "https://api.notion.com/v1",
+    notion_version: str = NOTION_VERSION,
+    date_property: str | None = None,
+    lag_seconds: int = 120,
+):
+    """Habit databases keyed by frequency (`{"daily": "<database id>", ...}`) from config; token from secrets."""
+    client = notion_client(api_base_url, api_token, notion_version)
+    data_sources = discover(client, databases, date_property)
+    return (
+        notion__data_sources(data_sources),
+        notion__habit_pages(client, data_sources, dlt.sources.incremental(
+            "last_edited_time", initial_value=EPOCH, lag=lag_seconds, primary_key=())),
+    )
+
+
+@dlt.resource(primary_key="data_source_id", write_disposition="merge")
+def notion__data_sources(data_sources: list[HabitDataSource]) -> Iterator[dict]:
+    """The current schema of each habit data source: property id -> current name (renames show here).
+
+    Re-read every run (three cheap GETs); loaded only when a schema changed.
+    """
+    state = dlt.current.resource_state()
+    hashes: dict[str, str] = state.setdefault("schema_hashes", {})
+    for ds in data_sources:
+        row = {"data_source_id": ds.data_source_id, "database_id": ds.database_id, "frequency": ds.frequency,
+               "title": ds.title, "properties": ds.properties}
+        digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+        if hashes.get(ds.data_source_id) != digest:
+            hashes[ds.data_source_id] = digest
+            yield row
+
+
+@dlt.resource(primary_key="page_id", write_disposition="merge")
+def notion__habit_pages(
+    client,
+    data_sources: list[HabitDataSource],
+    last_edited_time=dlt.sources.incremental("last_edited_time", initial_value=EPOCH),
+) -> Iterator[dict]:
+    """Habit pages edited since the cursor minus a lag (Notion rounds edit times to the minute).
+
+    Trashed pages come back with is_deleted = true. Rows re-read inside the lag window are dropped
+    when their content hash is unchanged, so a run with nothing new loads nothing.
+    """
+    state = dlt.current.resource_state()
+    recent: dict[str, str] = state.get("recent_hashes", {})
+    floor = _notion_ts(last_edited_time.last_value)
+    newest = floor
+    for ds in data_sources:
+        for page in query_pages(client, ds, floor):
+            row = flatten_page(page, ds)
+            newest = max(newest, row["last_edited_time"])
+            if row["content_hash"] in recent:
+                continue
+            recent[row["content_hash"]] = row["last_edited_time"]
+            yield row
+    window = _notion_ts(newest, last_edited_time.lag or 0)
+    state["recent_hashes"] = {h: ts for h, ts in recent.items() if ts >= window}
+
+
+def _notion_ts(value, minus_seconds: float = 0) -> str:
+    """Any timestamp (str or datetime) in Notion's own format, so string comparisons hold."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment.astimezone(timezone.utc) - timedelta(seconds=minus_seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.main("notion", notion_source))

@@ -1,0 +1,101 @@
+"""Builds the sandbox FastAPI app: every API replica on one server, plus admin endpoints for tests and demos."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import Body, FastAPI, HTTPException
+
+from sandbox.life import LifeConfig, SyntheticLife
+from sandbox.notion_api import build_router as notion_router
+from sandbox.notion_data import generate_workspace
+from sandbox.notion_store import NotionStore
+from sandbox.traffic import Traffic
+
+SYNTHETIC_NOTICE = "All data served here is synthetic: a generated person, not a real account."
+
+
+@dataclass
+class SandboxConfig:
+    """What the sandbox serves and how strict it is. Tokens are sandbox-only placeholders."""
+
+    life: LifeConfig = field(default_factory=LifeConfig)
+    notion_token: str = "sandbox-notion-token"
+    notion_result_cap: int = 10_000
+    now: datetime | None = None
+
+
+@dataclass
+class Sandbox:
+    """In-process handle on the replicas' state (tests mutate it directly; HTTP admin does the same)."""
+
+    config: SandboxConfig
+    life: SyntheticLife
+    traffic: Traffic
+    notion: NotionStore
+
+
+def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
+    config = config or SandboxConfig()
+    life = SyntheticLife(config.life)
+    return Sandbox(
+        config=config,
+        life=life,
+        traffic=Traffic(),
+        notion=NotionStore(generate_workspace(life, now=config.now), result_cap=config.notion_result_cap),
+    )
+
+
+def create_app(sandbox: Sandbox) -> FastAPI:
+    app = FastAPI(title="personal-data sandbox", description=SYNTHETIC_NOTICE)
+    app.state.sandbox = sandbox
+    app.include_router(notion_router(sandbox.notion, sandbox.traffic, sandbox.config.notion_token), prefix="/notion")
+
+    @app.get("/_sandbox/health")
+    def health():
+        return {"ok": True, "notice": SYNTHETIC_NOTICE}
+
+    @app.get("/_sandbox/config")
+    def sandbox_config():
+        """What a pipeline needs to point at this sandbox (ids and placeholder tokens)."""
+        return {"notice": SYNTHETIC_NOTICE, "life": {"seed": sandbox.config.life.seed,
+                "start": sandbox.config.life.start.isoformat(), "days": sandbox.config.life.days},
+                "notion": {"databases": sandbox.notion.ws.database_ids, "token": sandbox.config.notion_token}}
+
+    @app.get("/_sandbox/requests")
+    def requests_made():
+        return dict(sandbox.traffic.counts)
+
+    @app.post("/_sandbox/requests/reset")
+    def reset_requests():
+        sandbox.traffic.reset()
+        return {"ok": True}
+
+    @app.post("/_sandbox/faults/{api}")
+    def inject(api: str, statuses: list[int] = Body(..., embed=True)):
+        sandbox.traffic.inject(api, statuses)
+        return {"ok": True}
+
+    @app.post("/_sandbox/rate_limit/{api}")
+    def rate_limit(api: str, max_requests: int | None = Body(None, embed=True), window_seconds: float = Body(1.0, embed=True)):
+        sandbox.traffic.set_rate_limit(api, max_requests, window_seconds)
+        return {"ok": True}
+
+    @app.post("/_sandbox/notion/pages/{page_id}")
+    def edit_page(page_id: str, changes: dict = Body(..., embed=True)):
+        if page_id not in sandbox.notion.ws.pages:
+            raise HTTPException(404, "no such page")
+        return sandbox.notion.render_page(sandbox.notion.edit_page(page_id, changes))
+
+    @app.post("/_sandbox/notion/pages/{page_id}/trash")
+    def trash_page(page_id: str):
+        if page_id not in sandbox.notion.ws.pages:
+            raise HTTPException(404, "no such page")
+        return sandbox.notion.render_page(sandbox.notion.trash_page(page_id))
+
+    @app.post("/_sandbox/notion/data_sources/{data_source_id}/rename")
+    def rename(data_source_id: str, old_name: str = Body(..., embed=True), new_name: str = Body(..., embed=True)):
+        return {"property_id": sandbox.notion.rename_property(data_source_id, old_name, new_name)}
+
+    return app

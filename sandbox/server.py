@@ -1,0 +1,52 @@
+"""Runs the sandbox app with uvicorn on 127.0.0.1, in a background thread (tests, demo) or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from sandbox.app import Sandbox, SandboxConfig, build_sandbox, create_app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SandboxServer:
+    """A running sandbox. `with SandboxServer() as srv:` gives srv.url and srv.sandbox (the live state)."""
+
+    def __init__(self, config: SandboxConfig | None = None, port: int | None = None):
+        self.sandbox: Sandbox = build_sandbox(config)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(create_app(self.sandbox), host="127.0.0.1", port=self.port,
+                                                     log_level="warning", access_log=False))
+        self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
+
+    def start(self) -> "SandboxServer":
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox did not start on port {self.port}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def notion_base_url(self) -> str:
+        return f"{self.url}/notion/v1"

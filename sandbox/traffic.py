@@ -1,0 +1,76 @@
+"""Per-endpoint request counts, a sliding-window rate limit and fault injection for the API replicas."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RateLimit:
+    """At most `max_requests` in any `window_seconds`; beyond that, 429 with a Retry-After."""
+
+    max_requests: int
+    window_seconds: float = 1.0
+    _hits: deque = field(default_factory=deque, repr=False)
+
+    def retry_after(self, now: float) -> int | None:
+        """None when the request may pass (and is recorded), else whole seconds to wait."""
+        while self._hits and now - self._hits[0] >= self.window_seconds:
+            self._hits.popleft()
+        if len(self._hits) < self.max_requests:
+            self._hits.append(now)
+            return None
+        return max(1, math.ceil(self.window_seconds - (now - self._hits[0])))
+
+
+class Traffic:
+    """What a replica has been asked, and what it should refuse. Shared by every request handler."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.limits: dict[str, RateLimit] = {}
+        self.faults: dict[str, deque[int]] = {}
+
+    def record(self, api: str, endpoint: str) -> None:
+        with self._lock:
+            self.counts[f"{api} {endpoint}"] += 1
+
+    def count(self, api: str, endpoint_prefix: str = "") -> int:
+        """Requests to `api` whose endpoint starts with the prefix, e.g. ('notion', 'POST /v1/data_sources')."""
+        with self._lock:
+            prefix = f"{api} {endpoint_prefix}"
+            return sum(n for k, n in self.counts.items() if k.startswith(prefix))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+    def set_rate_limit(self, api: str, max_requests: int | None, window_seconds: float = 1.0) -> None:
+        with self._lock:
+            if max_requests is None:
+                self.limits.pop(api, None)
+            else:
+                self.limits[api] = RateLimit(max_requests, window_seconds)
+
+    def inject(self, api: str, statuses: list[int]) -> None:
+        """The next requests to `api` fail with these statuses, in order (e.g. [429, 500, 429])."""
+        with self._lock:
+            self.faults.setdefault(api, deque()).extend(statuses)
+
+    def check(self, api: str) -> tuple[int, int] | None:
+        """(status, retry_after) when this request must be refused, else None."""
+        with self._lock:
+            queue = self.faults.get(api)
+            if queue:
+                return queue.popleft(), 1
+            limit = self.limits.get(api)
+            if limit is not None:
+                wait = limit.retry_after(time.monotonic())
+                if wait is not None:
+                    return 429, wait
+            return None
