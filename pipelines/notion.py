@@ -45,7 +45,7 @@ def notion__data_sources(data_sources: list[HabitDataSource]) -> Iterator[dict]:
     hashes: dict[str, str] = state.setdefault("schema_hashes", {})
     for ds in data_sources:
         row = {"data_source_id": ds.data_source_id, "database_id": ds.database_id, "frequency": ds.frequency,
-               "title": ds.title, "properties": ds.properties}
+               "title": ds.title, "properties": [{**p, "data_source_id": ds.data_source_id} for p in ds.properties]}
         digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
         if hashes.get(ds.data_source_id) != digest:
             hashes[ds.data_source_id] = digest

@@ -1,0 +1,82 @@
+"""Shared fixtures: a running sandbox, a throwaway DuckDB warehouse, and real dbt runs against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sandbox.app import SandboxConfig
+from sandbox.life import LifeConfig
+from sandbox.server import SandboxServer
+
+REPO = Path(__file__).resolve().parents[1]
+DBT_DIR = REPO / "dbt"
+# a fixed synthetic year keeps counts reproducible; tests derive expectations from the generator
+TEST_LIFE = LifeConfig(seed=42, start=date(2025, 1, 1), days=365)
+
+
+@pytest.fixture
+def sandbox_server():
+    """A fresh sandbox per test (generation takes ~50 ms), so tests may edit, trash and rename freely."""
+    with SandboxServer(SandboxConfig(life=TEST_LIFE)) as server:
+        yield server
+
+
+@dataclass
+class Warehouse:
+    """A DuckDB file in a temp dir; every query opens and closes its own connection (DuckDB locks the file)."""
+
+    path: Path
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str, params: list | None = None):
+        return self.query(sql, params)[0][0]
+
+    def count(self, table: str) -> int:
+        return self.scalar(f"select count(*) from {table}")
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Warehouse:
+    """Points pipelines and dbt at a temp DuckDB file with its own dlt working dir."""
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(path))
+    monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_pipelines"))
+    monkeypatch.setenv("PIPELINE_DESTINATION", "duckdb")
+    for var in ("FORCE_FULL_REFRESH", "NOTION_FULL_REFRESH", "HUBSPOT_FULL_REFRESH", "FITBIT_FULL_REFRESH"):
+        monkeypatch.delenv(var, raising=False)
+    return Warehouse(path)
+
+
+@pytest.fixture
+def notion_env(sandbox_server, monkeypatch) -> SandboxServer:
+    """Notion source config pointing at the sandbox (what a user puts in .dlt/config.toml + secrets.toml)."""
+    monkeypatch.setenv("SOURCES__NOTION__API_BASE_URL", sandbox_server.notion_base_url)
+    monkeypatch.setenv("SOURCES__NOTION__API_TOKEN", sandbox_server.sandbox.config.notion_token)
+    monkeypatch.setenv("SOURCES__NOTION__DATABASES", json.dumps(sandbox_server.sandbox.notion.ws.database_ids))
+    return sandbox_server
+
+
+def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.CompletedProcess:
+    """Real dbt CLI in a subprocess (so no DuckDB handle outlives the run), with our profiles.yml."""
+    dbt = Path(sys.executable).parent / "dbt"
+    cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target", target]
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    return result
