@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import dlt
 
@@ -83,8 +83,8 @@ def _notion_ts(value, minus_seconds: float = 0) -> str:
     """Any timestamp (str or datetime) in Notion's own format, so string comparisons hold."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment.astimezone(timezone.utc) - timedelta(seconds=minus_seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        moment = moment.replace(tzinfo=UTC)
+    return (moment.astimezone(UTC) - timedelta(seconds=minus_seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 if __name__ == "__main__":

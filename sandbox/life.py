@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,9 @@ class LifeConfig:
         return self.start + timedelta(days=self.days - 1)
 
     @classmethod
-    def ending_yesterday(cls, seed: int = 42, days: int = 365) -> "LifeConfig":
+    def ending_yesterday(cls, seed: int = 42, days: int = 365) -> LifeConfig:
         """A life whose last day is yesterday (UTC), so the demo data looks fresh."""
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         return cls(seed=seed, start=today - timedelta(days=days), days=days)
 
 
@@ -70,7 +70,7 @@ class SyntheticLife:
     @staticmethod
     def at(d: date, hour: int, minute: int = 0) -> datetime:
         """A UTC timestamp on day d."""
-        return datetime.combine(d, time(hour % 24, minute), tzinfo=timezone.utc) + timedelta(days=hour // 24)
+        return datetime.combine(d, time(hour % 24, minute), tzinfo=UTC) + timedelta(days=hour // 24)
 
 
 def stable_uuid(*parts: object) -> str:

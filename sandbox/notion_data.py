@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 from sandbox.life import SyntheticLife, stable_uuid
@@ -178,7 +178,7 @@ class _Builder:
 
 def generate_workspace(life: SyntheticLife, now: datetime | None = None) -> NotionWorkspace:
     """Build the three habit databases for `life`. Deterministic for a given seed, start and days."""
-    b = _Builder(life, now or datetime.now(timezone.utc))
+    b = _Builder(life, now or datetime.now(UTC))
     rng = b.rng
     daily = b.data_source(
         "daily", "Daily Habits", DAILY_HABITS,

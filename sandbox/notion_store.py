@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sandbox.notion_data import DataSource, NotionWorkspace, Page
 
@@ -16,14 +16,14 @@ class QueryError(ValueError):
 
 def iso(ts: datetime) -> str:
     """Notion's timestamp format, rounded to the minute like the real API."""
-    return ts.astimezone(timezone.utc).replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:00.000Z")
+    return ts.astimezone(UTC).replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:00.000Z")
 
 
 def parse_ts(value: str) -> datetime:
     if len(value) == 10:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=timezone.utc)
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
     ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _rich_text(text: str) -> list[dict]:
@@ -120,7 +120,7 @@ class NotionStore:
 
     # ---- writes (what the person does in Notion between runs) ---------------------------------
     def now(self) -> datetime:
-        return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        return datetime.now(UTC).replace(second=0, microsecond=0)
 
     def edit_page(self, page_id: str, changes: dict[str, object], at: datetime | None = None) -> Page:
         """Set property values (keys are property names or ids) and bump last_edited_time."""

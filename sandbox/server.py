@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -28,7 +29,7 @@ class SandboxServer:
                                                      log_level="warning", access_log=False))
         self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -41,7 +42,7 @@ class SandboxServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -50,3 +51,11 @@ class SandboxServer:
     @property
     def notion_base_url(self) -> str:
         return f"{self.url}/notion/v1"
+
+    def pipeline_env(self) -> dict[str, str]:
+        """Environment variables that point every pipeline at this sandbox (dlt config names)."""
+        return {
+            "SOURCES__NOTION__API_BASE_URL": self.notion_base_url,
+            "SOURCES__NOTION__API_TOKEN": self.sandbox.config.notion_token,
+            "SOURCES__NOTION__DATABASES": json.dumps(self.sandbox.notion.ws.database_ids),
+        }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -65,9 +64,9 @@ def warehouse(tmp_path, monkeypatch) -> Warehouse:
 @pytest.fixture
 def notion_env(sandbox_server, monkeypatch) -> SandboxServer:
     """Notion source config pointing at the sandbox (what a user puts in .dlt/config.toml + secrets.toml)."""
-    monkeypatch.setenv("SOURCES__NOTION__API_BASE_URL", sandbox_server.notion_base_url)
-    monkeypatch.setenv("SOURCES__NOTION__API_TOKEN", sandbox_server.sandbox.config.notion_token)
-    monkeypatch.setenv("SOURCES__NOTION__DATABASES", json.dumps(sandbox_server.sandbox.notion.ws.database_ids))
+    for name, value in sandbox_server.pipeline_env().items():
+        if name.startswith("SOURCES__NOTION__"):
+            monkeypatch.setenv(name, value)
     return sandbox_server
 
 
@@ -80,3 +79,8 @@ def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.C
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return result
+
+
+from tests.fixtures.fitbit import *  # noqa: E402,F401,F403
+from tests.fixtures.hubspot import *  # noqa: E402,F401,F403
+from tests.fixtures.postgres import *  # noqa: E402,F401,F403

@@ -7,8 +7,8 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.extract.source import DltSource

@@ -1,0 +1,59 @@
+# One entry point for everything a person runs. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_YES := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_VERBOSITY := -1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt --no-use-colors
+DBT_ARGS := --project-dir dbt --profiles-dir dbt
+SANDBOX_PORT ?= 8787
+
+.PHONY: help install install-system demo test lint sandbox notion dbt-build dbt-docs dbt-docs-serve clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## install Python deps from Pipfile.lock into .venv (bootstraps pipenv)
+
+$(VENV)/.installed: Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user pipenv || $(PYTHON) -m pip install --quiet pipenv
+	$(PYTHON) -m pipenv install --dev --deploy
+	@touch $@
+
+install-system: ## install OS packages the test suite needs (PostgreSQL server) when missing
+	@./scripts/install_system_packages.sh
+
+demo: install ## load a synthetic year from the local sandbox APIs, build the marts, print a summary
+	$(PY) -m scripts.demo
+
+test: install install-system lint ## run the whole suite (lint, sandbox, pipelines, dbt, destinations)
+	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+lint: install ## ruff on Python, sqlfluff on the dbt models
+	$(VENV)/bin/ruff check pipelines sandbox scripts tests
+
+sandbox: install ## serve the sandbox APIs on 127.0.0.1:$(SANDBOX_PORT) until Ctrl-C
+	$(PY) -m sandbox --port $(SANDBOX_PORT)
+
+notion: install ## run the Notion pipeline (needs .dlt/secrets.toml or SOURCES__NOTION__* env; FULL_REFRESH=1 to rebuild)
+	$(PY) -m pipelines.notion $(if $(FULL_REFRESH),--full-refresh,)
+
+dbt-build: install ## dbt build (models + tests) on the target in DBT_TARGET (default dev = DuckDB)
+	$(DBT) build $(DBT_ARGS)
+
+dbt-docs: install ## generate dbt docs into dbt/target
+	$(DBT) docs generate $(DBT_ARGS)
+
+dbt-docs-serve: dbt-docs ## serve dbt docs on 127.0.0.1:8081
+	$(DBT) docs serve $(DBT_ARGS) --host 127.0.0.1 --port 8081
+
+clean: ## remove the local warehouse, dlt state and dbt artifacts
+	rm -rf data .dlt/pipelines dbt/target dbt/logs logs artifacts .pytest_cache .coverage

@@ -1,0 +1,1 @@
+"""Operator tools: the demo, first authorisations, pushing secrets, benchmarks."""

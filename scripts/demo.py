@@ -1,0 +1,97 @@
+"""`make demo`: serve the synthetic person's APIs, load every source, build the marts, print a summary."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.common.cli import RunReport, run_source
+from pipelines.common.settings import REPO_ROOT, warehouse_path
+from pipelines.notion import notion_source
+from sandbox.__main__ import DEFAULT_PORT
+from sandbox.app import SYNTHETIC_NOTICE, SandboxConfig
+from sandbox.life import LifeConfig
+from sandbox.server import SandboxServer, free_port
+
+DBT_DIR = REPO_ROOT / "dbt"
+SOURCES = [("notion", notion_source)]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        return DEFAULT_PORT if s.connect_ex(("127.0.0.1", DEFAULT_PORT)) != 0 else free_port()
+
+
+def dbt(*args: str) -> str:
+    cmd = [str(Path(sys.executable).parent / "dbt"), "--no-use-colors", *args,
+           "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    result = subprocess.run(cmd, cwd=DBT_DIR, capture_output=True, text=True,
+                            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    if result.returncode != 0:
+        print(result.stdout[-3000:], result.stderr[-2000:], sep="\n")
+        raise SystemExit(f"dbt {args[0]} failed")
+    done = [line for line in result.stdout.splitlines() if "Done." in line or "Catalog written" in line]
+    return done[-1].split("  ", 1)[-1].strip() if done else "ok"
+
+
+def table_counts(con, schema: str) -> list[tuple[str, int]]:
+    tables = con.execute(
+        "select table_name from information_schema.tables where table_schema = ? and table_name not like '\\_dlt%' "
+        "escape '\\' order by table_name", [schema]).fetchall()
+    return [(t, con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0]) for (t,) in tables]
+
+
+def summary(reports: list[RunReport], seconds: float) -> str:
+    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        out = ["", "=" * 78, f"  SYNTHETIC DATA - {SYNTHETIC_NOTICE}", "=" * 78, ""]
+        for r in reports:
+            out.append(f"{r.source}: {r.mode}; {r.total_rows} rows, {r.api_requests} API requests, {r.seconds:.1f} s")
+        out += ["", "raw tables (rows):"]
+        out += [f"  raw.{t:<42} {n:>8}" for t, n in table_counts(con, "raw")]
+        out += ["", "marts (rows):"]
+        out += [f"  marts.{t:<40} {n:>8}" for t, n in table_counts(con, "marts")]
+        habits = con.execute(
+            "select habit_name, frequency, completion_rate_30d, completion_rate_all_time, current_streak, "
+            "longest_streak from marts.habit_completion order by frequency, completion_rate_all_time desc").fetchall()
+        out += ["", "habits              frequency  30-day   all-time  current streak  longest",
+                "  " + "-" * 72]
+        for name, freq, r30, rall, cur, longest in habits:
+            unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}[freq]
+            pct = f"{float(r30):>6.0%}" if r30 is not None else "     -"
+            out.append(f"  {name:<18}{freq:<10}{pct}   {float(rall):>6.0%}    {cur:>4} {unit:<7}   {longest:>4} {unit}")
+    finally:
+        con.close()
+    out += ["", f"DuckDB warehouse: {warehouse_path()}",
+            f"dbt docs:         {DBT_DIR / 'target' / 'index.html'}  (serve: make dbt-docs-serve)",
+            f"finished in {seconds:.0f} s. Run `make demo` again: the second run loads only what changed.", ""]
+    return "\n".join(out)
+
+
+def main() -> None:
+    started = time.monotonic()
+    print(f"SYNTHETIC DATA: {SYNTHETIC_NOTICE}")
+    server = SandboxServer(SandboxConfig(life=LifeConfig.ending_yesterday()), port=_port()).start()
+    print(f"sandbox APIs on {server.url}")
+    os.environ.update(server.pipeline_env())
+    try:
+        reports = []
+        for name, source in SOURCES:
+            report = run_source(name, source)
+            print(report.render())
+            reports.append(report)
+    finally:
+        server.stop()
+    print(f"dbt build: {dbt('build')}")
+    print(f"dbt docs:  {dbt('docs', 'generate')}")
+    print(summary(reports, time.monotonic() - started))
+
+
+if __name__ == "__main__":
+    main()
