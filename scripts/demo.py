@@ -70,6 +70,7 @@ def summary(reports: list[RunReport], seconds: float) -> str:
         con.close()
     out += ["", f"DuckDB warehouse: {warehouse_path()}",
             f"dbt docs:         {DBT_DIR / 'target' / 'index.html'}  (serve: make dbt-docs-serve)",
+            "dashboard:        make dashboard  (http://127.0.0.1:8501)",
             f"finished in {seconds:.0f} s. Run `make demo` again: the second run loads only what changed.", ""]
     return "\n".join(out)
 
@@ -88,7 +89,7 @@ def main() -> None:
             reports.append(report)
     finally:
         server.stop()
-    print(f"dbt build: {dbt('build')}")
+    print(f"dbt build: {dbt('build', '--vars', '{data_origin: synthetic sandbox}')}")
     print(f"dbt docs:  {dbt('docs', 'generate')}")
     print(summary(reports, time.monotonic() - started))
 

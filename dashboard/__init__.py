@@ -1,0 +1,1 @@
+"""Streamlit dashboard over the marts (never raw or staging)."""

@@ -1,0 +1,57 @@
+"""The dashboard's queries over the marts, cached for a short time so pages stay fast."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.warehouse import existing_tables, marts_schema, query, table, warehouse_key
+
+TTL = 60
+
+
+# every cached query takes the warehouse identity as an argument, so switching warehouses never serves stale data
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _marts(key: str) -> set[str]:
+    return existing_tables(marts_schema())
+
+
+def marts() -> set[str]:
+    return _marts(warehouse_key())
+
+
+def has(*names: str) -> bool:
+    return set(names) <= marts()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _mart(key: str, name: str) -> pd.DataFrame:
+    return query(f"select * from {table(name)}")
+
+
+def mart(name: str) -> pd.DataFrame:
+    return _mart(warehouse_key(), name).copy()
+
+
+def habit_logs() -> pd.DataFrame:
+    return _habit_logs(warehouse_key()).copy()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _habit_logs(key: str) -> pd.DataFrame:
+    df = query(f"""
+        select l.habit_id, h.habit_name, h.category, l.frequency, l.period_start_date, l.period_end_date,
+               l.is_logged, l.is_completed
+        from {table('fct_habit_logs')} as l
+        inner join {table('dim_habit')} as h on l.habit_id = h.habit_id
+    """)
+    for col in ("period_start_date", "period_end_date"):
+        df[col] = pd.to_datetime(df[col])
+    return df
+
+
+def data_origin() -> str | None:
+    if not has("warehouse_info"):
+        return None
+    df = mart("warehouse_info")
+    return None if df.empty else str(df["data_origin"].iloc[0])

@@ -1,0 +1,33 @@
+"""A warehouse built once per module by the real pipeline and dbt, for the dashboard tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines.common.cli import run_source
+from pipelines.notion import notion_source
+from sandbox.app import SandboxConfig
+from sandbox.server import SandboxServer
+from tests.conftest import TEST_LIFE, run_dbt
+
+
+@pytest.fixture(scope="module")
+def notion_only_warehouse(tmp_path_factory) -> Path:
+    """Only the Notion source configured: the other pages must show a friendly note, never a traceback."""
+    tmp = tmp_path_factory.mktemp("dash")
+    path = tmp / "warehouse.duckdb"
+    saved = dict(os.environ)
+    try:
+        with SandboxServer(SandboxConfig(life=TEST_LIFE)) as server:
+            os.environ.update(server.pipeline_env())
+            os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
+                               "PIPELINE_DESTINATION": "duckdb"})
+            run_source("notion", notion_source)
+        run_dbt("build", "--vars", "{data_origin: synthetic sandbox}")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return path
