@@ -16,7 +16,7 @@ DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_ARGS := --project-dir dbt --profiles-dir dbt
 SANDBOX_PORT ?= 8787
 
-.PHONY: help install install-system demo test lint sandbox notion dbt-build dbt-docs dbt-docs-serve dashboard clean
+.PHONY: help install install-system demo test lint sandbox notion dbt-build dbt-docs dbt-docs-serve dashboard postgres clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ dbt-docs: install ## generate dbt docs into dbt/target
 
 dbt-docs-serve: dbt-docs ## serve dbt docs on 127.0.0.1:8081
 	$(DBT) docs serve $(DBT_ARGS) --host 127.0.0.1 --port 8081
+
+postgres: install install-system ## start a throwaway PostgreSQL on 127.0.0.1 (prints the env to use; Ctrl-C stops and deletes it)
+	$(PY) -m scripts.postgres_server
 
 DASHBOARD_PORT ?= 8501
 dashboard: install ## serve the Streamlit dashboard over the marts on 127.0.0.1:$(DASHBOARD_PORT)

@@ -72,6 +72,16 @@ current_streaks as (
 
 ),
 
+longest_streaks as (
+
+    select
+        habit_id,
+        max(streak_length) as longest_streak
+    from streaks
+    group by habit_id
+
+),
+
 rates as (
 
     select
@@ -107,25 +117,19 @@ final as (
         habits.is_active,
         rates.tracked_periods,
         rates.completed_periods,
-        round(rates.completion_rate_7d, 3) as completion_rate_7d,
-        round(rates.completion_rate_30d, 3) as completion_rate_30d,
-        round(rates.completion_rate_90d, 3) as completion_rate_90d,
-        round(rates.completion_rate_all_time, 3) as completion_rate_all_time,
+        {{ round_float('rates.completion_rate_7d', 3) }} as completion_rate_7d,
+        {{ round_float('rates.completion_rate_30d', 3) }} as completion_rate_30d,
+        {{ round_float('rates.completion_rate_90d', 3) }} as completion_rate_90d,
+        {{ round_float('rates.completion_rate_all_time', 3) }} as completion_rate_all_time,
         current_streaks.current_streak,
-        coalesce(longest.longest_streak, 0) as longest_streak
+        coalesce(longest_streaks.longest_streak, 0) as longest_streak
     from habits
     inner join rates
         on habits.habit_id = rates.habit_id
     inner join current_streaks
         on habits.habit_id = current_streaks.habit_id
-    left join (
-        select
-            habit_id,
-            max(streak_length) as longest_streak
-        from streaks
-        group by habit_id
-    ) as longest
-        on habits.habit_id = longest.habit_id
+    left join longest_streaks
+        on habits.habit_id = longest_streaks.habit_id
 
 )
 

@@ -1,0 +1,7 @@
+{#- round() returning a 64-bit float on every target. Postgres has no round(double precision, int),
+    and its numeric round() reads back as 0.500 where DuckDB and BigQuery say 0.5. -#}
+{% macro round_float(expr, digits) %}{{ return(adapter.dispatch('round_float')(expr, digits)) }}{% endmacro %}
+{% macro default__round_float(expr, digits) %}round({{ expr }}, {{ digits }}){% endmacro %}
+{% macro postgres__round_float(expr, digits) -%}
+    cast(round(cast({{ expr }} as numeric), {{ digits }}) as double precision)
+{%- endmacro %}
