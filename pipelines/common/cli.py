@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.extract.source import DltSource
 
+from pipelines.common import run_ledger
 from pipelines.common.full_refresh import RunMode, resolve_mode
 from pipelines.common.http import SourceError, api_requests, reset_api_requests
 from pipelines.common.settings import destination_name, make_pipeline, raw_dataset, warehouse_path
@@ -31,6 +32,7 @@ class RunReport:
     api_retries: int = 0
     seconds: float = 0.0
     load_id: str | None = None
+    run_id: str | None = None  # the run's row in the ledger (ops.pipeline_runs), when it was written
 
     @property
     def total_rows(self) -> int:
@@ -52,9 +54,11 @@ def run_source(source_name: str, build_source: Callable[[], DltSource], full_ref
     mode = resolve_mode(source_name, full_refresh)
     reset_api_requests(source_name)
     started = time.monotonic()
-    pipeline = make_pipeline(source_name)
-    source = build_source()
-    info = pipeline.run(source, refresh="drop_sources" if mode.full_refresh else None)
+    # the ledger records this run in ops.pipeline_runs on the way out, failures included (then re-raises)
+    with run_ledger.recording(source_name, mode, one_line_error) as run:
+        run.pipeline = pipeline = make_pipeline(source_name)
+        source = build_source()
+        run.info = info = pipeline.run(source, refresh="drop_sources" if mode.full_refresh else None)
     normalize = pipeline.last_trace.last_normalize_info
     counts = normalize.row_counts if normalize else {}
     requests, retried = api_requests(source_name)
@@ -63,6 +67,7 @@ def run_source(source_name: str, build_source: Callable[[], DltSource], full_ref
         rows={t: n for t, n in counts.items() if not t.startswith("_dlt") and n},
         api_requests=requests, api_retries=retried, seconds=time.monotonic() - started,
         load_id=info.loads_ids[-1] if info.loads_ids else None,
+        run_id=run.row["run_id"] if run.row else None,
     )
 
 
