@@ -16,7 +16,7 @@ DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_ARGS := --project-dir dbt --profiles-dir dbt
 SANDBOX_PORT ?= 8787
 
-.PHONY: help install install-system demo test lint sandbox notion dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
+.PHONY: help install install-system demo test lint sandbox notion hubspot dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ sandbox: install ## serve the sandbox APIs on 127.0.0.1:$(SANDBOX_PORT) until Ct
 
 notion: install ## run the Notion pipeline (needs .dlt/secrets.toml or SOURCES__NOTION__* env; FULL_REFRESH=1 to rebuild)
 	$(PY) -m pipelines.notion $(if $(FULL_REFRESH),--full-refresh,)
+
+hubspot: install ## run the HubSpot pipeline (needs .dlt/secrets.toml or SOURCES__HUBSPOT__* env; FULL_REFRESH=1 to rebuild)
+	$(PY) -m pipelines.hubspot $(if $(FULL_REFRESH),--full-refresh,)
 
 dbt-build: install ## dbt build (models + tests) on the target in DBT_TARGET (default dev = DuckDB)
 	$(DBT) build $(DBT_ARGS)

@@ -7,6 +7,9 @@ from datetime import datetime
 
 from fastapi import Body, FastAPI, HTTPException
 
+from sandbox.hubspot_api import build_router as hubspot_router
+from sandbox.hubspot_data import generate_portal
+from sandbox.hubspot_store import HubSpotStore, object_type
 from sandbox.life import LifeConfig, SyntheticLife
 from sandbox.notion_api import build_router as notion_router
 from sandbox.notion_data import generate_workspace
@@ -23,6 +26,10 @@ class SandboxConfig:
     life: LifeConfig = field(default_factory=LifeConfig)
     notion_token: str = "sandbox-notion-token"
     notion_result_cap: int = 10_000
+    hubspot_token: str = "sandbox-hubspot-token"
+    hubspot_search_cap: int = 10_000
+    hubspot_max_query_length: int = 2000
+    hubspot_rate_limit: int | None = None  # requests per 10 s window (HubSpot Free: 100)
     now: datetime | None = None
 
 
@@ -34,23 +41,30 @@ class Sandbox:
     life: SyntheticLife
     traffic: Traffic
     notion: NotionStore
+    hubspot: HubSpotStore | None = None
 
 
 def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
     config = config or SandboxConfig()
     life = SyntheticLife(config.life)
-    return Sandbox(
+    sandbox = Sandbox(
         config=config,
         life=life,
         traffic=Traffic(),
         notion=NotionStore(generate_workspace(life, now=config.now), result_cap=config.notion_result_cap),
+        hubspot=HubSpotStore(generate_portal(life, now=config.now), search_cap=config.hubspot_search_cap,
+                             max_query_length=config.hubspot_max_query_length),
     )
+    if config.hubspot_rate_limit:
+        sandbox.traffic.set_rate_limit("hubspot", config.hubspot_rate_limit, window_seconds=10.0)
+    return sandbox
 
 
 def create_app(sandbox: Sandbox) -> FastAPI:
     app = FastAPI(title="personal-data sandbox", description=SYNTHETIC_NOTICE)
     app.state.sandbox = sandbox
     app.include_router(notion_router(sandbox.notion, sandbox.traffic, sandbox.config.notion_token), prefix="/notion")
+    app.include_router(hubspot_router(sandbox.hubspot, sandbox.traffic, sandbox.config.hubspot_token), prefix="/hubspot")
 
     @app.get("/_sandbox/health")
     def health():
@@ -61,7 +75,8 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         """What a pipeline needs to point at this sandbox (ids and placeholder tokens)."""
         return {"notice": SYNTHETIC_NOTICE, "life": {"seed": sandbox.config.life.seed,
                 "start": sandbox.config.life.start.isoformat(), "days": sandbox.config.life.days},
-                "notion": {"databases": sandbox.notion.ws.database_ids, "token": sandbox.config.notion_token}}
+                "notion": {"databases": sandbox.notion.ws.database_ids, "token": sandbox.config.notion_token},
+                "hubspot": {"token": sandbox.config.hubspot_token}}
 
     @app.get("/_sandbox/requests")
     def requests_made():
@@ -97,5 +112,28 @@ def create_app(sandbox: Sandbox) -> FastAPI:
     @app.post("/_sandbox/notion/data_sources/{data_source_id}/rename")
     def rename(data_source_id: str, old_name: str = Body(..., embed=True), new_name: str = Body(..., embed=True)):
         return {"property_id": sandbox.notion.rename_property(data_source_id, old_name, new_name)}
+
+    def _hubspot_record(type_name: str, record_id: str) -> tuple[str, str]:
+        obj_type = object_type(type_name)
+        if obj_type is None or record_id not in sandbox.hubspot.portal.objects[obj_type]:
+            raise HTTPException(404, "no such record")
+        return obj_type, record_id
+
+    @app.post("/_sandbox/hubspot/{type_name}/bulk_stamp")
+    def hubspot_bulk_stamp(type_name: str, ids: list[str] = Body(..., embed=True), changes: dict = Body(..., embed=True)):
+        obj_type = object_type(type_name)
+        if obj_type is None or any(i not in sandbox.hubspot.portal.objects[obj_type] for i in ids):
+            raise HTTPException(404, "no such record")
+        return {"stamp": sandbox.hubspot.bulk_stamp(obj_type, ids, changes).isoformat()}
+
+    @app.post("/_sandbox/hubspot/{type_name}/{record_id}")
+    def hubspot_edit(type_name: str, record_id: str, changes: dict = Body(..., embed=True)):
+        obj_type, rid = _hubspot_record(type_name, record_id)
+        return sandbox.hubspot.render(sandbox.hubspot.edit(obj_type, rid, changes), list(changes))
+
+    @app.post("/_sandbox/hubspot/{type_name}/{record_id}/archive")
+    def hubspot_archive(type_name: str, record_id: str):
+        obj_type, rid = _hubspot_record(type_name, record_id)
+        return sandbox.hubspot.render(sandbox.hubspot.archive(obj_type, rid))
 
     return app

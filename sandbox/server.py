@@ -52,10 +52,17 @@ class SandboxServer:
     def notion_base_url(self) -> str:
         return f"{self.url}/notion/v1"
 
+    @property
+    def hubspot_base_url(self) -> str:
+        return f"{self.url}/hubspot"
+
     def pipeline_env(self) -> dict[str, str]:
         """Environment variables that point every pipeline at this sandbox (dlt config names)."""
         return {
             "SOURCES__NOTION__API_BASE_URL": self.notion_base_url,
             "SOURCES__NOTION__API_TOKEN": self.sandbox.config.notion_token,
             "SOURCES__NOTION__DATABASES": json.dumps(self.sandbox.notion.ws.database_ids),
+            "SOURCES__HUBSPOT__API_BASE_URL": self.hubspot_base_url,
+            "SOURCES__HUBSPOT__API_TOKEN": self.sandbox.config.hubspot_token,
+            "SOURCES__HUBSPOT__SEARCH_RESULT_CAP": str(self.sandbox.config.hubspot_search_cap),
         }

@@ -13,6 +13,7 @@ import duckdb
 
 from pipelines.common.cli import RunReport, run_source
 from pipelines.common.settings import REPO_ROOT, warehouse_path
+from pipelines.hubspot import hubspot_source
 from pipelines.notion import notion_source
 from sandbox.__main__ import DEFAULT_PORT
 from sandbox.app import SYNTHETIC_NOTICE, SandboxConfig
@@ -20,7 +21,7 @@ from sandbox.life import LifeConfig
 from sandbox.server import SandboxServer, free_port
 
 DBT_DIR = REPO_ROOT / "dbt"
-SOURCES = [("notion", notion_source)]
+SOURCES = [("notion", notion_source), ("hubspot", hubspot_source)]
 
 
 def _port() -> int:
@@ -66,6 +67,12 @@ def summary(reports: list[RunReport], seconds: float) -> str:
             unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}[freq]
             pct = f"{float(r30):>6.0%}" if r30 is not None else "     -"
             out.append(f"  {name:<18}{freq:<10}{pct}   {float(rall):>6.0%}    {cur:>4} {unit:<7}   {longest:>4} {unit}")
+        overdue = con.execute(
+            "select full_name, company_name, cast(last_touch_at as date), days_since_last_touch, preferred_channel "
+            "from marts.contact_touchpoints where is_fading order by days_since_last_touch desc limit 5").fetchall()
+        out += ["", "relationships most overdue for a touch (no call, email or meeting in 90+ days):"]
+        for name, company, last, days, channel in overdue:
+            out.append(f"  {name:<24}{(company or '-'):<26}last {last} ({days} days ago, usually {channel})")
     finally:
         con.close()
     out += ["", f"DuckDB warehouse: {warehouse_path()}",

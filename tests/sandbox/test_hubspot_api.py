@@ -1,0 +1,133 @@
+"""The HubSpot replica honours the contract the pipeline relies on (auth, strings, search, cap, 414, 429, v4)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sandbox.hubspot_data import ENGAGEMENT_TYPES
+
+HEADERS = {"Authorization": "Bearer sandbox-hubspot-token"}
+
+
+@pytest.fixture
+def api(sandbox_server):
+    with httpx.Client(base_url=sandbox_server.hubspot_base_url, headers=HEADERS, timeout=10) as client:
+        yield client
+
+
+def _search(api, object_type: str, filters: list[dict], **extra) -> httpx.Response:
+    prop = "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+    body = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
+            "limit": 200, **extra}
+    return api.post(f"/crm/v3/objects/{object_type}/search", json=body)
+
+
+def test_generator_holds_the_scenarios(sandbox_server):
+    portal = sandbox_server.sandbox.hubspot.portal
+    assert 250 <= len(portal.objects["contacts"]) <= 400 and len(portal.objects["companies"]) == 50
+    assert all(portal.records(t) for t in ENGAGEMENT_TYPES)
+    assert portal.records("contacts", archived=True) and portal.engagements(archived=True)
+    assert any(c.updated_at > c.created_at for c in portal.records("contacts") if c.updated_at not in portal.bulk_stamps.values())
+    stamp = portal.bulk_stamps["contacts"]
+    assert sum(c.updated_at == stamp for c in portal.records("contacts")) > 100, "a bulk update larger than a small cap"
+    assert portal.fading_contact_ids
+    # work-week rhythm: far more touches on weekdays than at weekends
+    days = [e.properties["hs_timestamp"] for e in portal.engagements()]
+    from datetime import date
+    weekend = sum(date.fromisoformat(d[:10]).weekday() >= 5 for d in days)
+    assert weekend < len(days) * 0.05
+
+
+def test_bad_token_is_401_invalid_authentication(sandbox_server):
+    r = httpx.get(f"{sandbox_server.hubspot_base_url}/crm/v3/objects/contacts", headers={"Authorization": "Bearer no"})
+    assert (r.status_code, r.json()["category"]) == (401, "INVALID_AUTHENTICATION")
+
+
+def test_list_pages_by_after_and_values_are_strings_or_null(api, sandbox_server):
+    live = len(sandbox_server.sandbox.hubspot.portal.records("contacts", archived=False))
+    seen, after = [], None
+    while True:
+        r = api.get("/crm/v3/objects/contacts", params={"limit": 100, "properties": "phone,jobtitle,nope",
+                                                          **({"after": after} if after else {})})
+        assert r.status_code == 200 and "X-HubSpot-RateLimit-Remaining" in r.headers
+        body = r.json()
+        seen += body["results"]
+        if "paging" not in body:
+            break
+        after = body["paging"]["next"]["after"]
+    assert len(seen) == live == len({c["id"] for c in seen})
+    for c in seen:
+        assert "nope" not in c["properties"]
+        assert all(v is None or isinstance(v, str) for v in c["properties"].values())
+    assert any(c["properties"]["phone"] is None for c in seen)
+
+
+def test_archived_list_has_archived_at(api, sandbox_server):
+    body = api.get("/crm/v3/objects/calls", params={"archived": "true", "limit": 100}).json()
+    expected = {r.id for r in sandbox_server.sandbox.hubspot.portal.records("calls", archived=True)}
+    assert {r["id"] for r in body["results"]} == expected
+    assert all(r["archived"] and r["archivedAt"] for r in body["results"])
+
+
+def test_list_with_associations(api):
+    body = api.get("/crm/v3/objects/meetings", params={"limit": 5, "associations": "contacts,companies"}).json()
+    assert all(r["associations"]["contacts"]["results"] for r in body["results"])
+
+
+def test_search_filters_sorts_counts_and_excludes_archived(api, sandbox_server):
+    portal = sandbox_server.sandbox.hubspot.portal
+    stamp = portal.bulk_stamps["contacts"]
+    ms = str(int(stamp.timestamp() * 1000))
+    body = _search(api, "contacts", [{"propertyName": "lastmodifieddate", "operator": "EQ", "value": ms}]).json()
+    expected = [c for c in portal.records("contacts", archived=False) if c.updated_at == stamp]
+    assert body["total"] == len(expected)
+    after = _search(api, "contacts", [{"propertyName": "lastmodifieddate", "operator": "GT", "value": ms}]).json()
+    assert after["total"] == sum(c.updated_at > stamp for c in portal.records("contacts", archived=False))
+    stamps = [r["properties"]["lastmodifieddate"] for r in after["results"]]
+    assert stamps == sorted(stamps)
+
+
+def test_search_limit_and_paging_past_the_cap_is_400(api, sandbox_server):
+    assert _search(api, "emails", [], limit=201).status_code == 400
+    sandbox_server.sandbox.hubspot.search_cap = 50
+    first = _search(api, "emails", [], limit=50).json()
+    assert len(first["results"]) == 50 and first["paging"]["next"]["after"] == "50"
+    r = _search(api, "emails", [], limit=50, after="50")
+    assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_long_properties_query_is_414(api):
+    long = ",".join(f"custom_property_{i}" for i in range(200))
+    assert api.get("/crm/v3/objects/contacts", params={"properties": long}).status_code == 414
+
+
+def test_rate_limit_is_429_with_policy_name_and_headers(api, sandbox_server):
+    sandbox_server.sandbox.traffic.set_rate_limit("hubspot", 2, window_seconds=10.0)
+    statuses = [api.get("/crm/v3/objects/companies").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    r = api.get("/crm/v3/objects/companies")
+    assert r.json()["policyName"] == "TEN_SECONDLY_ROLLING" and r.json()["errorType"] == "RATE_LIMIT"
+    assert int(r.headers["Retry-After"]) >= 1 and r.headers["X-HubSpot-RateLimit-Max"] == "2"
+    assert r.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
+
+
+def test_v4_associations_single_and_batch(api, sandbox_server):
+    meeting = sandbox_server.sandbox.hubspot.portal.records("meetings", archived=False)[0]
+    one = api.get(f"/crm/v4/objects/meetings/{meeting.id}/associations/contacts").json()
+    assert [str(r["toObjectId"]) for r in one["results"]] == sorted(meeting.contact_ids, key=int)
+    r = api.post("/crm/v4/associations/meetings/contacts/batch/read", json={"inputs": [{"id": meeting.id}, {"id": "1"}]})
+    assert r.status_code == 207 and r.json()["results"][0]["from"]["id"] == meeting.id
+    assert r.json()["errors"][0]["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+
+def test_admin_edit_archive_and_bulk_stamp(sandbox_server):
+    base = sandbox_server.url
+    store = sandbox_server.sandbox.hubspot
+    contact = store.portal.records("contacts", archived=False)[0]
+    r = httpx.post(f"{base}/_sandbox/hubspot/contacts/{contact.id}", json={"changes": {"jobtitle": "Astronaut"}})
+    assert r.json()["properties"]["jobtitle"] == "Astronaut"
+    assert httpx.post(f"{base}/_sandbox/hubspot/contacts/{contact.id}/archive").json()["archived"] is True
+    ids = [c.id for c in store.portal.records("companies", archived=False)[:3]]
+    httpx.post(f"{base}/_sandbox/hubspot/companies/bulk_stamp", json={"ids": ids, "changes": {"city": "Porto"}})
+    assert len({store.get("companies", i).updated_at for i in ids}) == 1
