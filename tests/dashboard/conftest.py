@@ -26,7 +26,7 @@ def notion_only_warehouse(tmp_path_factory) -> Path:
             os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
                                "PIPELINE_DESTINATION": "duckdb"})
             run_source("notion", notion_source)
-        run_dbt("build", "--vars", "{data_origin: synthetic sandbox}")
+        run_dbt("build", "--vars", "{data_origin: synthetic sandbox}", "--select", "source:notion+ dim_date warehouse_info habit_categories", "--indirect-selection", "cautious")
     finally:
         os.environ.clear()
         os.environ.update(saved)
