@@ -16,7 +16,7 @@ DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_ARGS := --project-dir dbt --profiles-dir dbt
 SANDBOX_PORT ?= 8787
 
-.PHONY: help install install-system demo test lint sandbox notion hubspot dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
+.PHONY: help install install-system demo test lint sandbox notion hubspot fitbit fitbit-export bench dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -53,6 +53,15 @@ notion: install ## run the Notion pipeline (needs .dlt/secrets.toml or SOURCES__
 
 hubspot: install ## run the HubSpot pipeline (needs .dlt/secrets.toml or SOURCES__HUBSPOT__* env; FULL_REFRESH=1 to rebuild)
 	$(PY) -m pipelines.hubspot $(if $(FULL_REFRESH),--full-refresh,)
+
+fitbit-export: install ## import a Fitbit data export (EXPORT=<Takeout zip or folder>; FULL_REFRESH=1 to rebuild)
+	$(PY) -m pipelines.fitbit_export --path $(EXPORT) $(if $(FULL_REFRESH),--full-refresh,)
+
+fitbit: install ## run the Fitbit Web API pipeline (token store data/fitbit_tokens.json; FULL_REFRESH=1 to rebuild)
+	$(PY) -m pipelines.fitbit $(if $(FULL_REFRESH),--full-refresh,)
+
+bench: install ## import a synthetic year of per-second Fitbit heart rate: our import vs DuckDB read_json vs dict rows
+	$(PY) -m scripts.bench_fitbit_export
 
 dbt-build: install ## dbt build (models + tests) on the target in DBT_TARGET (default dev = DuckDB)
 	$(DBT) build $(DBT_ARGS)

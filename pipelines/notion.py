@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import dlt
 
 from pipelines.common import cli
+from pipelines.common.incremental_window import LagWindowFilter, content_hash, iso_ms
 from pipelines.notion_client import HabitDataSource, discover, flatten_page, notion_client, query_pages
 
 NOTION_VERSION = "2025-09-03"
@@ -46,7 +44,7 @@ def notion__data_sources(data_sources: list[HabitDataSource]) -> Iterator[dict]:
     for ds in data_sources:
         row = {"data_source_id": ds.data_source_id, "database_id": ds.database_id, "frequency": ds.frequency,
                "title": ds.title, "properties": [{**p, "data_source_id": ds.data_source_id} for p in ds.properties]}
-        digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+        digest = content_hash(row)
         if hashes.get(ds.data_source_id) != digest:
             hashes[ds.data_source_id] = digest
             yield row
@@ -63,28 +61,16 @@ def notion__habit_pages(
     Trashed pages come back with is_deleted = true. Rows re-read inside the lag window are dropped
     when their content hash is unchanged, so a run with nothing new loads nothing.
     """
-    state = dlt.current.resource_state()
-    recent: dict[str, str] = state.get("recent_hashes", {})
-    floor = _notion_ts(last_edited_time.last_value)
+    seen = LagWindowFilter(dlt.current.resource_state())
+    floor = iso_ms(last_edited_time.last_value)
     newest = floor
     for ds in data_sources:
         for page in query_pages(client, ds, floor):
             row = flatten_page(page, ds)
             newest = max(newest, row["last_edited_time"])
-            if row["content_hash"] in recent:
-                continue
-            recent[row["content_hash"]] = row["last_edited_time"]
-            yield row
-    window = _notion_ts(newest, last_edited_time.lag or 0)
-    state["recent_hashes"] = {h: ts for h, ts in recent.items() if ts >= window}
-
-
-def _notion_ts(value, minus_seconds: float = 0) -> str:
-    """Any timestamp (str or datetime) in Notion's own format, so string comparisons hold."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment.astimezone(UTC) - timedelta(seconds=minus_seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            if seen.is_new(row["content_hash"], row["last_edited_time"]):
+                yield row
+    seen.save(window_start=iso_ms(newest, last_edited_time.lag or 0))
 
 
 if __name__ == "__main__":

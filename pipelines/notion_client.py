@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginat
 from requests import HTTPError
 
 from pipelines.common.http import SourceError, counting_client
+from pipelines.common.incremental_window import content_hash
 
 FREQUENCIES = ("daily", "weekly", "monthly")
 
@@ -153,6 +153,6 @@ def flatten_page(page: dict, ds: HabitDataSource) -> dict:
         "last_edited_time": page["last_edited_time"],
         "is_deleted": bool(page.get("in_trash") or page.get("archived")),
         "url": page.get("url"),
-        "content_hash": hashlib.sha256(json.dumps(page, sort_keys=True).encode()).hexdigest(),
+        "content_hash": content_hash(page),
         "properties": properties,
     }

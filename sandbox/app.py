@@ -7,6 +7,9 @@ from datetime import datetime
 
 from fastapi import Body, FastAPI, HTTPException
 
+from sandbox.fitbit_api import FitbitAuth
+from sandbox.fitbit_api import build_router as fitbit_router
+from sandbox.fitbit_data import FitbitHealth, generate_health
 from sandbox.hubspot_api import build_router as hubspot_router
 from sandbox.hubspot_data import generate_portal
 from sandbox.hubspot_store import HubSpotStore, object_type
@@ -30,6 +33,10 @@ class SandboxConfig:
     hubspot_search_cap: int = 10_000
     hubspot_max_query_length: int = 2000
     hubspot_rate_limit: int | None = None  # requests per 10 s window (HubSpot Free: 100)
+    fitbit_client_id: str = "SANDBOXID"
+    fitbit_client_secret: str = "sandbox-fitbit-client-secret"
+    fitbit_rate_limit: int = 150  # requests per hour per user, like Fitbit
+    fitbit_heart_rate_interval: int = 4  # mean seconds between heart-rate samples (~7.5 M a year)
     now: datetime | None = None
 
 
@@ -42,6 +49,8 @@ class Sandbox:
     traffic: Traffic
     notion: NotionStore
     hubspot: HubSpotStore | None = None
+    fitbit: FitbitHealth | None = None
+    fitbit_auth: FitbitAuth | None = None
 
 
 def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
@@ -55,6 +64,11 @@ def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
         hubspot=HubSpotStore(generate_portal(life, now=config.now), search_cap=config.hubspot_search_cap,
                              max_query_length=config.hubspot_max_query_length),
     )
+    sandbox.fitbit = generate_health(life, heart_rate_interval=config.fitbit_heart_rate_interval)
+    sandbox.fitbit_auth = FitbitAuth(config.fitbit_client_id, config.fitbit_client_secret,
+                                     rate_limit=config.fitbit_rate_limit)
+    # the pair a user gets from the first authorisation (scripts would store it in the token store)
+    sandbox.fitbit_auth.issue_refresh_token()
     if config.hubspot_rate_limit:
         sandbox.traffic.set_rate_limit("hubspot", config.hubspot_rate_limit, window_seconds=10.0)
     return sandbox
@@ -65,6 +79,7 @@ def create_app(sandbox: Sandbox) -> FastAPI:
     app.state.sandbox = sandbox
     app.include_router(notion_router(sandbox.notion, sandbox.traffic, sandbox.config.notion_token), prefix="/notion")
     app.include_router(hubspot_router(sandbox.hubspot, sandbox.traffic, sandbox.config.hubspot_token), prefix="/hubspot")
+    app.include_router(fitbit_router(sandbox.fitbit, sandbox.fitbit_auth, sandbox.traffic), prefix="/fitbit")
 
     @app.get("/_sandbox/health")
     def health():

@@ -116,7 +116,10 @@ def _minute(ts: datetime) -> datetime:
 class _Builder:
     def __init__(self, life: SyntheticLife, now: datetime):
         self.life = life
-        self.now = _minute(now) - timedelta(minutes=1)
+        # edits never lie in the future, and never past the life's last day: regenerating the same
+        # life later the same day must give identical pages (so a second demo run loads nothing)
+        day_after = datetime.combine(life.config.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        self.now = _minute(min(now, day_after)) - timedelta(minutes=1)
         self.rng = life.rng("notion-habits")
         self.data_sources: dict[str, DataSource] = {}
         self.pages: dict[str, Page] = {}

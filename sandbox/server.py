@@ -56,12 +56,23 @@ class SandboxServer:
     def hubspot_base_url(self) -> str:
         return f"{self.url}/hubspot"
 
+    @property
+    def fitbit_base_url(self) -> str:
+        return f"{self.url}/fitbit"
+
     def pipeline_env(self) -> dict[str, str]:
         """Environment variables that point every pipeline at this sandbox (dlt config names)."""
         return {
             "SOURCES__NOTION__API_BASE_URL": self.notion_base_url,
             "SOURCES__NOTION__API_TOKEN": self.sandbox.config.notion_token,
             "SOURCES__NOTION__DATABASES": json.dumps(self.sandbox.notion.ws.database_ids),
+            "SOURCES__FITBIT__API_BASE_URL": self.fitbit_base_url,
+            "SOURCES__FITBIT__CLIENT_ID": self.sandbox.config.fitbit_client_id,
+            "SOURCES__FITBIT__CLIENT_SECRET": self.sandbox.config.fitbit_client_secret,
+            # the first authorisation's refresh token; used only while the token store is empty
+            "SOURCES__FITBIT__REFRESH_TOKEN": next(iter(self.sandbox.fitbit_auth.refresh_tokens)),
+            "SOURCES__FITBIT__START_DATE": self.sandbox.config.life.start.isoformat(),
+            "SOURCES__FITBIT__END_DATE": self.sandbox.config.life.end.isoformat(),
             "SOURCES__HUBSPOT__API_BASE_URL": self.hubspot_base_url,
             "SOURCES__HUBSPOT__API_TOKEN": self.sandbox.config.hubspot_token,
             "SOURCES__HUBSPOT__SEARCH_RESULT_CAP": str(self.sandbox.config.hubspot_search_cap),

@@ -7,16 +7,20 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from pipelines.common.cli import RunReport, run_source
 from pipelines.common.settings import REPO_ROOT, warehouse_path
+from pipelines.fitbit import fitbit_source
+from pipelines.fitbit_export import fitbit_export_source
 from pipelines.hubspot import hubspot_source
 from pipelines.notion import notion_source
 from sandbox.__main__ import DEFAULT_PORT
 from sandbox.app import SYNTHETIC_NOTICE, SandboxConfig
+from sandbox.fitbit_export import write_export
 from sandbox.life import LifeConfig
 from sandbox.server import SandboxServer, free_port
 
@@ -67,6 +71,12 @@ def summary(reports: list[RunReport], seconds: float) -> str:
             unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}[freq]
             pct = f"{float(r30):>6.0%}" if r30 is not None else "     -"
             out.append(f"  {name:<18}{freq:<10}{pct}   {float(rall):>6.0%}    {cur:>4} {unit:<7}   {longest:>4} {unit}")
+        health = con.execute(
+            "select round(avg(sleep_minutes) / 60, 1), round(avg(case when is_sleep_goal_met then 1.0 else 0 end), 2), "
+            "round(avg(steps)), round(avg(resting_heart_rate), 1), count(*) from marts.health_daily "
+            "where date_day > (select max(date_day) - 30 from marts.health_daily)").fetchall()[0]
+        out += ["", f"health, last 30 days: {health[0]} h sleep a night (goal met {float(health[1] or 0):.0%} of nights), "
+                    f"{health[2]:,.0f} steps a day, resting heart rate {health[3]} bpm"]
         overdue = con.execute(
             "select full_name, company_name, cast(last_touch_at as date), days_since_last_touch, preferred_channel "
             "from marts.contact_touchpoints where is_fading order by days_since_last_touch desc limit 5").fetchall()
@@ -88,9 +98,19 @@ def main() -> None:
     server = SandboxServer(SandboxConfig(life=LifeConfig.ending_yesterday()), port=_port()).start()
     print(f"sandbox APIs on {server.url}")
     os.environ.update(server.pipeline_env())
+    # Fitbit: the Takeout export (how most people have their history today), then the last
+    # 30 days from the Web API replica; both feed the same raw tables, merged on the same keys
+    export = write_export(server.sandbox.fitbit, REPO_ROOT / "data" / "sandbox-fitbit-export")
+    life = server.sandbox.config.life
+    tokens = REPO_ROOT / "data" / "sandbox-fitbit-tokens.json"
+    tokens.unlink(missing_ok=True)  # each sandbox start is a fresh first authorisation with new tokens
+    os.environ.update({"SOURCES__FITBIT__TOKEN_STORE_PATH": str(tokens),
+                       "SOURCES__FITBIT__START_DATE": (life.end - timedelta(days=29)).isoformat()})
+    sources = [*SOURCES, ("fitbit_export", lambda: fitbit_export_source(path=str(export.path))),
+               ("fitbit", fitbit_source)]
     try:
         reports = []
-        for name, source in SOURCES:
+        for name, source in sources:
             report = run_source(name, source)
             print(report.render())
             reports.append(report)

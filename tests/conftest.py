@@ -56,7 +56,7 @@ def warehouse(tmp_path, monkeypatch) -> Warehouse:
     monkeypatch.setenv("WAREHOUSE_PATH", str(path))
     monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_pipelines"))
     monkeypatch.setenv("PIPELINE_DESTINATION", "duckdb")
-    for var in ("FORCE_FULL_REFRESH", "NOTION_FULL_REFRESH", "HUBSPOT_FULL_REFRESH", "FITBIT_FULL_REFRESH"):
+    for var in ("FORCE_FULL_REFRESH", "NOTION_FULL_REFRESH", "HUBSPOT_FULL_REFRESH", "FITBIT_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
         monkeypatch.delenv(var, raising=False)
     return Warehouse(path)
 

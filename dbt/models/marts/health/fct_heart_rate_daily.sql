@@ -1,0 +1,109 @@
+-- heart-rate zones as a share of max heart rate (Fitbit's defaults: fat burn from 50 %, cardio
+-- from 70 %, peak from 85 %); samples are irregular, so a minute counts once, by its mean bpm
+with
+
+samples as (
+
+    select * from {{ ref('stg_fitbit__heart_rate_samples') }}
+
+),
+
+resting as (
+
+    select * from {{ ref('stg_fitbit__heart_rate_daily') }}
+
+),
+
+daily_samples as (
+
+    select
+        measured_date,
+        min(bpm) as min_bpm,
+        {{ round_float('avg(bpm)', 1) }} as avg_bpm,
+        max(bpm) as max_bpm,
+        count(*) as sample_count
+    from samples
+    group by measured_date
+
+),
+
+stamped as (
+
+    select
+        measured_date,
+        bpm,
+        cast({{ dbt.date_trunc('minute', 'measured_at_local') }} as {{ dbt.type_timestamp() }}) as minute_start
+    from samples
+
+),
+
+minutes as (
+
+    select
+        measured_date,
+        minute_start,
+        avg(bpm) as minute_bpm
+    from stamped
+    group by measured_date, minute_start
+
+),
+
+zones as (
+
+    select
+        measured_date,
+        sum(case when minute_bpm < 0.5 * {{ var('max_heart_rate', 190) }} then 1 else 0 end) as out_of_range_minutes,
+        sum(case
+            when
+                minute_bpm >= 0.5 * {{ var('max_heart_rate', 190) }}
+                and minute_bpm < 0.7 * {{ var('max_heart_rate', 190) }}
+                then 1
+            else 0
+        end) as fat_burn_minutes,
+        sum(case
+            when
+                minute_bpm >= 0.7 * {{ var('max_heart_rate', 190) }}
+                and minute_bpm < 0.85 * {{ var('max_heart_rate', 190) }}
+                then 1
+            else 0
+        end) as cardio_minutes,
+        sum(case when minute_bpm >= 0.85 * {{ var('max_heart_rate', 190) }} then 1 else 0 end) as peak_minutes,
+        count(*) as measured_minutes
+    from minutes
+    group by measured_date
+
+),
+
+days as (
+
+    select measured_date as heart_rate_date from daily_samples
+    union distinct
+    select heart_rate_date from resting
+
+),
+
+final as (
+
+    select
+        days.heart_rate_date,
+        resting.resting_heart_rate,
+        daily_samples.min_bpm,
+        daily_samples.avg_bpm,
+        daily_samples.max_bpm,
+        coalesce(daily_samples.sample_count, 0) as sample_count,
+        coalesce(zones.measured_minutes, 0) as measured_minutes,
+        coalesce(zones.out_of_range_minutes, 0) as out_of_range_minutes,
+        coalesce(zones.fat_burn_minutes, 0) as fat_burn_minutes,
+        coalesce(zones.cardio_minutes, 0) as cardio_minutes,
+        coalesce(zones.peak_minutes, 0) as peak_minutes
+    from days
+    left join resting
+        on days.heart_rate_date = resting.heart_rate_date
+    left join daily_samples
+        on days.heart_rate_date = daily_samples.measured_date
+    left join zones
+        on days.heart_rate_date = zones.measured_date
+
+)
+
+select * from final

@@ -1,0 +1,109 @@
+with
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+sleep as (
+
+    select * from {{ ref('fct_sleep_sessions') }}
+
+),
+
+activity as (
+
+    select * from {{ ref('fct_daily_activity') }}
+
+),
+
+heart_rate as (
+
+    select * from {{ ref('fct_heart_rate_daily') }}
+
+),
+
+weight_logs as (
+
+    select * from {{ ref('stg_fitbit__weight_logs') }}
+
+),
+
+nightly_sleep as (
+
+    select
+        assigned_sleep_date,
+        sum(minutes_asleep) as sleep_minutes,
+        sum(case when is_main_sleep then minutes_asleep else 0 end) as main_sleep_minutes,
+        sum(case when is_main_sleep then 0 else 1 end) as nap_count
+    from sleep
+    group by assigned_sleep_date
+
+),
+
+-- the last weigh-in of the day when there were several
+daily_weight as (
+
+    select
+        weight_date,
+        weight_kg
+    from (
+        select
+            weight_date,
+            weight_kg,
+            row_number() over (partition by weight_date order by measured_at_local desc) as weigh_in_rank
+        from weight_logs
+    ) as ranked
+    where weigh_in_rank = 1
+
+),
+
+span as (
+
+    select
+        min(d) as first_date,
+        max(d) as last_date
+    from (
+        select assigned_sleep_date as d from nightly_sleep
+        union all
+        select activity_date from activity
+        union all
+        select heart_rate_date from heart_rate
+        union all
+        select weight_date from daily_weight
+    ) as all_dates
+
+),
+
+final as (
+
+    select
+        dates.date_day,
+        dates.is_weekend,
+        nightly_sleep.sleep_minutes,
+        {{ round_float('nightly_sleep.sleep_minutes / 60.0', 2) }} as sleep_hours,
+        nightly_sleep.main_sleep_minutes,
+        coalesce(nightly_sleep.nap_count, 0) as nap_count,
+        activity.steps,
+        heart_rate.resting_heart_rate,
+        daily_weight.weight_kg,
+        {{ var('sleep_goal_minutes', 420) }} as sleep_goal_minutes,
+        {{ var('steps_goal', 10000) }} as steps_goal,
+        coalesce(nightly_sleep.sleep_minutes >= {{ var('sleep_goal_minutes', 420) }}, false) as is_sleep_goal_met,
+        coalesce(activity.steps >= {{ var('steps_goal', 10000) }}, false) as is_steps_goal_met
+    from dates
+    inner join span
+        on dates.date_day between span.first_date and span.last_date
+    left join nightly_sleep
+        on dates.date_day = nightly_sleep.assigned_sleep_date
+    left join activity
+        on dates.date_day = activity.activity_date
+    left join heart_rate
+        on dates.date_day = heart_rate.heart_rate_date
+    left join daily_weight
+        on dates.date_day = daily_weight.weight_date
+
+)
+
+select * from final
