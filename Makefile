@@ -16,7 +16,7 @@ DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_ARGS := --project-dir dbt --profiles-dir dbt
 SANDBOX_PORT ?= 8787
 
-.PHONY: help install install-system demo test lint sandbox notion hubspot fitbit fitbit-export bench dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
+.PHONY: help install install-system demo test lint sandbox notion hubspot fitbit fitbit-export bench bench-fitbit bench-dashboard dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -60,8 +60,13 @@ fitbit-export: install ## import a Fitbit data export (EXPORT=<Takeout zip or fo
 fitbit: install ## run the Fitbit Web API pipeline (token store data/fitbit_tokens.json; FULL_REFRESH=1 to rebuild)
 	$(PY) -m pipelines.fitbit $(if $(FULL_REFRESH),--full-refresh,)
 
-bench: install ## import a synthetic year of per-second Fitbit heart rate: our import vs DuckDB read_json vs dict rows
+bench: bench-fitbit bench-dashboard ## every benchmark below, each printing its ratios from one run
+
+bench-fitbit: install ## import a synthetic year of per-second Fitbit heart rate: our import vs DuckDB read_json vs dict rows
 	$(PY) -m scripts.bench_fitbit_export
+
+bench-dashboard: install ## build five synthetic years and time every dashboard page, cold and warm cache
+	$(PY) -m scripts.bench_dashboard
 
 dbt-build: install ## dbt build (models + tests) on the target in DBT_TARGET (default dev = DuckDB)
 	$(DBT) build $(DBT_ARGS)

@@ -67,9 +67,12 @@ def streak_leaderboard(completion: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def daily_line(df: pd.DataFrame, x: str, y: str, title: str, y_title: str,
-               goal: float | None = None, band: tuple[str, str] | None = None) -> go.Figure:
-    """A daily series where missing days stay gaps (never zeros), with an optional goal line or band."""
+def daily_line(df: pd.DataFrame, x: str, y: str, title: str, y_title: str, goal: float | None = None,
+               band: tuple[str, str] | None = None, rolling_days: int | None = 7) -> go.Figure:
+    """A daily series where missing days stay gaps (never zeros), its rolling mean, an optional goal line or band.
+
+    `df` must hold one row per calendar day (missing days as NaN rows) so the rolling window counts days.
+    """
     if df.empty or df[y].dropna().empty:
         return _empty(title, "no data in this range")
     data = df.sort_values(x)
@@ -80,6 +83,10 @@ def daily_line(df: pd.DataFrame, x: str, y: str, title: str, y_title: str,
                                  fillcolor="rgba(46,134,222,0.15)", name="baseline band", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=data[x], y=data[y], mode="lines+markers", connectgaps=False, name=y_title,
                              marker={"size": 4}))
+    if rolling_days and data[y].notna().sum() > rolling_days:
+        mean = data[y].rolling(rolling_days, min_periods=max(1, rolling_days // 2 + 1)).mean()
+        fig.add_trace(go.Scatter(x=data[x], y=mean, mode="lines", connectgaps=False, line={"width": 3},
+                                 name=f"{rolling_days}-day average"))
     if goal is not None:
         fig.add_hline(y=goal, line_dash="dash", line_color="#e67e22", annotation_text=f"goal {goal:g}")
     fig.update_layout(title=title, yaxis_title=y_title, **_LAYOUT)
@@ -91,4 +98,18 @@ def bars_by(df: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: s
         return _empty(title, "no data in this range")
     fig = px.bar(df, x=x, y=y, color=color, labels={y: y_title, x: "", color: color})
     fig.update_layout(title=title, **_LAYOUT)
+    return fig
+
+
+def runs_timeline(runs: pd.DataFrame) -> go.Figure:
+    """One marker per pipeline run: when it started, how long it took, coloured by status, sized by rows."""
+    title = "Pipeline runs (duration per run)"
+    if runs.empty:
+        return _empty(title, "no runs yet")
+    df = runs.assign(rows=runs["total_rows"].fillna(0), size=(runs["total_rows"].fillna(0) + 1) ** 0.25 * 4)
+    fig = px.scatter(df, x="started_at", y="duration_s", color="status", symbol="source", size="size",
+                     hover_data={"source": True, "mode": True, "rows": ":,", "size": False},
+                     color_discrete_map={"success": "#2e9e5b", "failed": "#c0392b"},
+                     labels={"started_at": "started (UTC)", "duration_s": "seconds"})
+    fig.update_layout(title=title, **{**_LAYOUT, "hovermode": "closest"})
     return fig

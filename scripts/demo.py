@@ -92,28 +92,36 @@ def summary(reports: list[RunReport], seconds: float) -> str:
     return "\n".join(out)
 
 
+def load_all_sources(server: SandboxServer, data_dir: Path, api_days: int = 30) -> list[RunReport]:
+    """Load every source from a running sandbox into the configured destination (the demo's load step).
+
+    Fitbit: the Takeout export (how most people have their history today), then the last
+    `api_days` days from the Web API replica; both feed the same raw tables, merged on the same keys.
+    """
+    os.environ.update(server.pipeline_env())
+    export = write_export(server.sandbox.fitbit, data_dir / "sandbox-fitbit-export")
+    life = server.sandbox.config.life
+    tokens = data_dir / "sandbox-fitbit-tokens.json"
+    tokens.unlink(missing_ok=True)  # each sandbox start is a fresh first authorisation with new tokens
+    os.environ.update({"SOURCES__FITBIT__TOKEN_STORE_PATH": str(tokens),
+                       "SOURCES__FITBIT__START_DATE": (life.end - timedelta(days=api_days - 1)).isoformat()})
+    sources = [*SOURCES, ("fitbit_export", lambda: fitbit_export_source(path=str(export.path))),
+               ("fitbit", fitbit_source)]
+    reports = []
+    for name, source in sources:
+        report = run_source(name, source)
+        print(report.render())
+        reports.append(report)
+    return reports
+
+
 def main() -> None:
     started = time.monotonic()
     print(f"SYNTHETIC DATA: {SYNTHETIC_NOTICE}")
     server = SandboxServer(SandboxConfig(life=LifeConfig.ending_yesterday()), port=_port()).start()
     print(f"sandbox APIs on {server.url}")
-    os.environ.update(server.pipeline_env())
-    # Fitbit: the Takeout export (how most people have their history today), then the last
-    # 30 days from the Web API replica; both feed the same raw tables, merged on the same keys
-    export = write_export(server.sandbox.fitbit, REPO_ROOT / "data" / "sandbox-fitbit-export")
-    life = server.sandbox.config.life
-    tokens = REPO_ROOT / "data" / "sandbox-fitbit-tokens.json"
-    tokens.unlink(missing_ok=True)  # each sandbox start is a fresh first authorisation with new tokens
-    os.environ.update({"SOURCES__FITBIT__TOKEN_STORE_PATH": str(tokens),
-                       "SOURCES__FITBIT__START_DATE": (life.end - timedelta(days=29)).isoformat()})
-    sources = [*SOURCES, ("fitbit_export", lambda: fitbit_export_source(path=str(export.path))),
-               ("fitbit", fitbit_source)]
     try:
-        reports = []
-        for name, source in sources:
-            report = run_source(name, source)
-            print(report.render())
-            reports.append(report)
+        reports = load_all_sources(server, REPO_ROOT / "data")
     finally:
         server.stop()
     print(f"dbt build: {dbt('build', '--vars', '{data_origin: synthetic sandbox}')}")

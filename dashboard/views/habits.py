@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
+from dashboard.views.filters import date_range
 
 
 def render() -> None:
@@ -18,11 +18,8 @@ def render() -> None:
     if logs.empty:
         st.info("The habit marts are empty.")
         return
-    last = logs["period_end_date"].max().date()
-    first = logs["period_start_date"].min().date()
     left, right = st.columns([2, 3])
-    start, end = left.date_input("Date range", value=(max(first, last - pd.Timedelta(days=180).to_pytimedelta()), last),
-                                 min_value=first, max_value=last, key="habit_range") or (first, last)
+    start, end = date_range(logs["period_start_date"], key="habit_range", container=left)
     categories = sorted(completion["category"].unique())
     chosen = right.multiselect("Categories", categories, default=categories, key="habit_categories")
     in_range = logs[(logs["period_start_date"].dt.date >= start) & (logs["period_start_date"].dt.date <= end)

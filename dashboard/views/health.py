@@ -6,40 +6,78 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
+from dashboard.views.filters import date_range
+
+
+def _calendar(daily: pd.DataFrame) -> pd.DataFrame:
+    """Every day between the first and the last, so days without data are gaps in the lines, never zeros."""
+    spine = pd.DataFrame({"date_day": pd.date_range(daily["date_day"].min(), daily["date_day"].max(), freq="D")})
+    return spine.merge(daily, on="date_day", how="left")
+
+
+def _with_baseline(daily: pd.DataFrame) -> pd.DataFrame:
+    """Adds the rolling 28-day baseline and a ±20 % band around it (from `activity_baseline`)."""
+    if not data.has("activity_baseline"):
+        return daily
+    base = data.mart("activity_baseline")[["activity_date", "rolling_28d_baseline_steps", "baseline_steps"]]
+    base = base.rename(columns={"activity_date": "date_day"})
+    base["date_day"] = pd.to_datetime(base["date_day"])
+    out = daily.merge(base, on="date_day", how="left")
+    out["band_low"] = out["rolling_28d_baseline_steps"] * 0.8
+    out["band_high"] = out["rolling_28d_baseline_steps"] * 1.2
+    return out
+
+
+def _main_sleep_efficiency() -> pd.DataFrame | None:
+    if not data.has("fct_sleep_sessions"):
+        return None
+    sessions = data.mart("fct_sleep_sessions")
+    main = sessions[sessions["is_main_sleep"].astype(bool)][["assigned_sleep_date", "efficiency"]]
+    main = main.rename(columns={"assigned_sleep_date": "date_day"})
+    main["date_day"] = pd.to_datetime(main["date_day"])
+    return main.groupby("date_day", as_index=False)["efficiency"].mean()
+
+
+def _metric(value: float, fmt: str) -> str:
+    return "-" if pd.isna(value) else format(value, fmt)
 
 
 def render() -> None:
     st.header("Health")
     if not data.has("health_daily"):
-        st.info("No health marts yet: import a Fitbit export (see README) and run `make dbt-build`.")
+        st.info("No health marts yet: import a Fitbit export or run the Fitbit pipeline (see README), "
+                "then `make dbt-build`.")
         return
     daily = data.mart("health_daily")
-    date_col = "date_day" if "date_day" in daily.columns else daily.columns[0]
-    daily[date_col] = pd.to_datetime(daily[date_col])
-    # a full calendar so days without data are gaps in the lines, not zeros
-    spine = pd.DataFrame({date_col: pd.date_range(daily[date_col].min(), daily[date_col].max(), freq="D")})
-    daily = spine.merge(daily, on=date_col, how="left")
-    if "sleep_minutes" in daily.columns and "sleep_hours" not in daily.columns:
-        daily["sleep_hours"] = daily["sleep_minutes"] / 60
-    if "sleep_hours" in daily.columns:
-        goal = daily["sleep_goal_hours"].dropna().iloc[0] if "sleep_goal_hours" in daily.columns and daily["sleep_goal_hours"].notna().any() else 7.0
-        st.plotly_chart(charts.daily_line(daily, date_col, "sleep_hours", "Sleep per night", "hours asleep", goal=goal),
-                        width="stretch")
-    if "steps" in daily.columns:
-        band = None
-        if data.has("activity_baseline"):
-            base = data.mart("activity_baseline")
-            bdate = "date_day" if "date_day" in base.columns else base.columns[0]
-            base[bdate] = pd.to_datetime(base[bdate])
-            base_col = next((c for c in ("rolling_28d_baseline", "baseline_steps_28d", "rolling_baseline_steps")
-                             if c in base.columns), None)
-            if base_col:
-                base = base.rename(columns={bdate: date_col})[[date_col, base_col]]
-                daily = daily.merge(base, on=date_col, how="left")
-                daily["band_low"], daily["band_high"] = daily[base_col] * 0.8, daily[base_col] * 1.2
-                band = ("band_low", "band_high")
-        st.plotly_chart(charts.daily_line(daily, date_col, "steps", "Steps against your baseline (±20%)", "steps",
-                                          band=band), width="stretch")
-    for col, title, unit in (("resting_heart_rate", "Resting heart rate", "bpm"), ("weight_kg", "Weight", "kg")):
-        if col in daily.columns:
-            st.plotly_chart(charts.daily_line(daily, date_col, col, title, unit), width="stretch")
+    if daily.empty:
+        st.info("The health marts are empty.")
+        return
+    daily["date_day"] = pd.to_datetime(daily["date_day"])
+    start, end = date_range(daily["date_day"], key="health_range")
+    daily = _calendar(daily)
+    efficiency = _main_sleep_efficiency()
+    if efficiency is not None:
+        daily = daily.merge(efficiency, on="date_day", how="left")
+    daily = _with_baseline(daily)
+    shown = daily[(daily["date_day"].dt.date >= start) & (daily["date_day"].dt.date <= end)]
+
+    sleep_goal = daily["sleep_goal_minutes"].dropna()
+    goal_hours = float(sleep_goal.iloc[0]) / 60 if len(sleep_goal) else None
+    a, b, c, d = st.columns(4)
+    a.metric("Sleep a night", f"{_metric(shown['sleep_hours'].mean(), '.1f')} h")
+    b.metric("Nights at sleep goal", _metric(shown["is_sleep_goal_met"].dropna().astype(float).mean(), ".0%"))
+    c.metric("Steps a day", _metric(shown["steps"].mean(), ",.0f"))
+    d.metric("Resting heart rate", f"{_metric(shown['resting_heart_rate'].mean(), '.1f')} bpm")
+
+    st.plotly_chart(charts.daily_line(shown, "date_day", "sleep_hours", "Sleep per night (assigned to the wake-up "
+                                      "day's night)", "hours asleep", goal=goal_hours), width="stretch")
+    if "efficiency" in shown.columns:
+        st.plotly_chart(charts.daily_line(shown, "date_day", "efficiency", "Main sleep efficiency",
+                                          "efficiency (%)", rolling_days=None), width="stretch")
+    band = ("band_low", "band_high") if "band_low" in shown.columns else None
+    st.plotly_chart(charts.daily_line(shown, "date_day", "steps", "Steps against your rolling 28-day baseline (±20%)",
+                                      "steps", band=band), width="stretch")
+    st.plotly_chart(charts.daily_line(shown, "date_day", "resting_heart_rate", "Resting heart rate", "bpm"),
+                    width="stretch")
+    st.plotly_chart(charts.daily_line(shown, "date_day", "weight_kg", "Weight (days without a weigh-in are gaps)",
+                                      "kg", rolling_days=None), width="stretch")

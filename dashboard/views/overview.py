@@ -18,7 +18,14 @@ def render() -> None:
     if data.has("pipeline_health"):
         health = data.mart("pipeline_health")
         st.subheader("Sources")
-        st.dataframe(health, hide_index=True, width="stretch")
+        st.dataframe(health[["source_name", "freshness_status", "last_success_at", "hours_since_success",
+                             "last_success_rows", "last_run_status", "last_run_error"]],
+                     hide_index=True, width="stretch",
+                     column_config={"source_name": "source", "freshness_status": "freshness",
+                                    "last_success_at": st.column_config.DatetimeColumn("last successful load"),
+                                    "hours_since_success": st.column_config.NumberColumn("hours ago", format="%.1f"),
+                                    "last_success_rows": "rows loaded", "last_run_status": "last run",
+                                    "last_run_error": "error"})
     if data.has("fct_habit_logs", "dim_habit"):
         logs = data.habit_logs()
         as_of = logs["period_end_date"].max()
@@ -28,26 +35,25 @@ def render() -> None:
         rows.append(("Habits", "latest logged day", f"{logs.loc[logs['is_logged'], 'period_start_date'].max():%d %b %Y}"))
     if data.has("health_daily"):
         hd = data.mart("health_daily")
-        date_col = "date_day" if "date_day" in hd.columns else hd.columns[0]
-        hd[date_col] = pd.to_datetime(hd[date_col])
-        as_of = hd[date_col].max()
+        hd["date_day"] = pd.to_datetime(hd["date_day"])
+        as_of = hd["date_day"].max()
         for days in (7, 30):
-            recent = _window(hd, date_col, days, as_of)
-            if "steps" in hd.columns:
-                rows.append(("Health", f"average steps, last {days} days", f"{recent['steps'].mean():,.0f}"))
+            recent = _window(hd, "date_day", days, as_of)
+            rows.append(("Health", f"average steps, last {days} days", f"{recent['steps'].mean():,.0f}"))
+            rows.append(("Health", f"sleep a night, last {days} days", f"{recent['sleep_hours'].mean():.1f} h"))
     if data.has("fct_engagements"):
         eng = data.mart("fct_engagements")
-        ts_col = next((c for c in eng.columns if c.endswith("_at") or c.endswith("timestamp")), None)
-        if ts_col:
-            eng[ts_col] = pd.to_datetime(eng[ts_col], utc=True).dt.tz_localize(None)
-            as_of = eng[ts_col].max()
-            for days in (7, 30):
-                rows.append(("Relationships", f"interactions, last {days} days",
-                             f"{len(_window(eng, ts_col, days, as_of)):,}"))
+        eng = eng[eng["is_touch"].astype(bool)]
+        eng["engagement_at"] = pd.to_datetime(eng["engagement_at"], utc=True).dt.tz_localize(None)
+        as_of = eng["engagement_at"].max()
+        for days in (7, 30):
+            rows.append(("Relationships", f"touches, last {days} days",
+                         f"{len(_window(eng, 'engagement_at', days, as_of)):,}"))
     if not rows:
         st.info("No marts yet. Run `make demo` (synthetic data) or load a source and `make dbt-build`.")
         return
     st.subheader("Headlines")
-    cols = st.columns(min(4, len(rows)))
-    for i, (domain, label, value) in enumerate(rows):
-        cols[i % len(cols)].metric(f"{domain}: {label}", value)
+    for domain in dict.fromkeys(d for d, _, _ in rows):  # one row of metrics per domain, in page order
+        items = [(label, value) for d, label, value in rows if d == domain]
+        for col, (label, value) in zip(st.columns(4), items, strict=False):
+            col.metric(f"{domain}: {label}", value)

@@ -6,31 +6,60 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
+from dashboard.views.filters import date_range
+
+CONTACT_COLUMNS = {"full_name": st.column_config.TextColumn("contact"),
+                   "company_name": st.column_config.TextColumn("company"),
+                   "last_touch_at": st.column_config.DatetimeColumn("last touch", format="D MMM YYYY"),
+                   "days_since_last_touch": st.column_config.NumberColumn("days since"),
+                   "preferred_channel": st.column_config.TextColumn("usual channel"),
+                   "touches_90d": st.column_config.NumberColumn("touches, 90 days"),
+                   "touches_all_time": st.column_config.NumberColumn("touches, all time")}
+
+
+def _contacts_table(df: pd.DataFrame) -> None:
+    st.dataframe(df[list(CONTACT_COLUMNS)], hide_index=True, width="stretch", column_config=CONTACT_COLUMNS)
 
 
 def render() -> None:
     st.header("Relationships")
-    if not data.has("contact_touchpoints"):
-        st.info("No CRM marts yet: configure the HubSpot source (see README) and run `make dbt-build`.")
+    if not data.has("contact_touchpoints", "fct_engagements"):
+        st.info("No CRM marts yet: configure the HubSpot source (see README) and run `make hubspot dbt-build`.")
         return
     touch = data.mart("contact_touchpoints")
-    days_col = next((c for c in touch.columns if c.startswith("days_since")), None)
-    name_cols = [c for c in ("full_name", "contact_name", "email") if c in touch.columns]
+    eng = data.mart("fct_engagements")
+    if touch.empty:
+        st.info("The CRM marts are empty.")
+        return
+    eng["engagement_at"] = pd.to_datetime(eng["engagement_at"], utc=True).dt.tz_localize(None)
+    touched = touch[touch["days_since_last_touch"].notna()]
+    fading = touch[touch["is_fading"].astype(bool)]
+
+    a, b, c, d = st.columns(4)
+    a.metric("Contacts", f"{len(touch):,}")
+    b.metric("Fading (no touch in 90+ days)", f"{len(fading):,}")
+    c.metric("Never touched", f"{len(touch) - len(touched):,}")
+    d.metric("Median days since last touch", f"{touched['days_since_last_touch'].median():.0f}" if len(touched) else "-")
+
     st.subheader("Most overdue for a touch")
-    if days_col:
-        st.dataframe(touch.sort_values(days_col, ascending=False).head(15), hide_index=True, width="stretch")
-    fading_col = next((c for c in touch.columns if "fading" in c or "faded" in c), None)
-    if fading_col:
-        fading = touch[touch[fading_col].astype(bool)]
-        st.metric("Fading relationships", f"{len(fading):,}")
-        st.dataframe(fading[[*name_cols, *([days_col] if days_col else [])]], hide_index=True, width="stretch")
-    if data.has("fct_engagements"):
-        eng = data.mart("fct_engagements")
-        ts_col = next((c for c in eng.columns if c.endswith("_at") or c.endswith("timestamp")), None)
-        type_col = next((c for c in ("engagement_type", "type") if c in eng.columns), None)
-        if ts_col and type_col:
-            eng[ts_col] = pd.to_datetime(eng[ts_col], utc=True).dt.tz_localize(None)
-            eng["week"] = eng[ts_col].dt.to_period("W-SUN").dt.start_time
-            weekly = eng.groupby(["week", type_col], as_index=False).size()
-            st.plotly_chart(charts.bars_by(weekly, "week", "size", type_col, "Interactions per week by type",
-                                           "interactions"), width="stretch")
+    _contacts_table(touched.sort_values("days_since_last_touch", ascending=False).head(15))
+
+    st.subheader("Interactions per week")
+    left, right = st.columns([2, 3])
+    start, end = date_range(eng["engagement_at"], key="crm_range", container=left)
+    types = sorted(eng["engagement_type"].dropna().unique())
+    default = sorted(eng.loc[eng["is_touch"].astype(bool), "engagement_type"].unique()) or types
+    chosen = right.multiselect("Interaction types", types, default=default, key="crm_types",
+                               help="Calls, emails and meetings count as touches; notes and tasks do not.")
+    shown = eng[(eng["engagement_at"].dt.date >= start) & (eng["engagement_at"].dt.date <= end)
+                & eng["engagement_type"].isin(chosen)].copy()
+    st.metric("Interactions in range", f"{len(shown):,}")
+    shown["week"] = shown["engagement_at"].dt.to_period("W-SUN").dt.start_time
+    weekly = shown.groupby(["week", "engagement_type"], as_index=False).size()
+    st.plotly_chart(charts.bars_by(weekly, "week", "size", "engagement_type",
+                                   "Interactions per week by type (weeks start Monday)", "interactions"),
+                    width="stretch")
+
+    st.subheader("Fading relationships")
+    st.caption("Contacts you used to be in touch with and have not called, emailed or met for 90 days or more.")
+    _contacts_table(fading.sort_values("days_since_last_touch", ascending=False))

@@ -31,3 +31,25 @@ def notion_only_warehouse(tmp_path_factory) -> Path:
         os.environ.clear()
         os.environ.update(saved)
     return path
+
+
+@pytest.fixture(scope="session")
+def full_warehouse(tmp_path_factory) -> Path:
+    """Every source loaded the way `make demo` loads it (same function), then the whole dbt project built."""
+    from scripts.demo import load_all_sources
+
+    tmp = tmp_path_factory.mktemp("dash_full")
+    path = tmp / "warehouse.duckdb"
+    saved = dict(os.environ)
+    try:
+        # a heart-rate sample every ~5 minutes keeps the build quick; the page code does not care about density
+        with SandboxServer(SandboxConfig(life=TEST_LIFE, fitbit_heart_rate_interval=300)) as server:
+            os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
+                               "PIPELINE_DESTINATION": "duckdb"})
+            load_all_sources(server, tmp)
+        run_dbt("build", "--vars", "{data_origin: synthetic sandbox}", "--target-path", str(tmp / "dbt"),
+                "--log-path", str(tmp / "dbt" / "logs"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return path
