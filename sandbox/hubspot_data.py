@@ -120,7 +120,7 @@ def _companies(b: _Builder) -> list[CrmRecord]:
         city, country = rng.choice(CITIES)
         created = b.at(life.config.start - timedelta(days=rng.randint(30, 900)), 10)
         if rng.random() < 0.15:  # met during the year
-            created = b.at(life.day(rng.randint(0, life.config.days - 60)), 10)
+            created = b.at(life.day(rng.randint(0, max(0, life.config.days - 60))), 10)
         out.append(b.add("companies", {
             "name": name, "domain": name.lower().replace(" ", "") + ".example",
             "industry": rng.choice(INDUSTRIES), "city": city, "country": country,
@@ -138,7 +138,7 @@ def _contacts(b: _Builder, companies: list[CrmRecord]) -> list[tuple[CrmRecord, 
         company = rng.choice(companies) if rng.random() < 0.85 else None
         created = b.at(life.config.start - timedelta(days=rng.randint(1, 700)), 11)
         if rng.random() < 0.3:
-            created = b.at(life.day(rng.randint(0, life.config.days - 30)), 11)
+            created = b.at(life.day(rng.randint(0, max(0, life.config.days - 30))), 11)
         props = {
             "firstname": first, "lastname": last,
             "email": f"{first.lower()}.{last.lower()}{i}@{company.properties['domain'] if company else 'mail.example'}",
@@ -255,8 +255,8 @@ def generate_portal(life: SyntheticLife, now: datetime | None = None) -> HubSpot
 
     # deletions: a few contacts and engagements the person archived late in the year
     late = [life.day(i) for i in range(int(life.config.days * 0.8), life.config.days)]
-    for rec in rng.sample(contacts, 6) + rng.sample(
-            [e for t in ENGAGEMENT_TYPES for e in b.objects[t].values()], 15):
+    engagements = [e for t in ENGAGEMENT_TYPES for e in b.objects[t].values()]
+    for rec in rng.sample(contacts, 6) + rng.sample(engagements, min(15, len(engagements))):
         when = b.cap(max(b.at(rng.choice(late), 18), rec.updated_at + timedelta(seconds=1)))
         rec.archived, rec.archived_at, rec.updated_at = True, when, when
     return HubSpotPortal(b.objects, stamps, fading)

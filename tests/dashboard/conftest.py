@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,22 +16,29 @@ from sandbox.server import SandboxServer
 from tests.conftest import TEST_LIFE, run_dbt
 
 
+@contextmanager
+def scoped_env() -> Iterator[None]:
+    """Module- and session-scoped fixtures cannot use monkeypatch: restore the environment by hand."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def notion_only_warehouse(tmp_path_factory) -> Path:
     """Only the Notion source configured: the other pages must show a friendly note, never a traceback."""
     tmp = tmp_path_factory.mktemp("dash")
     path = tmp / "warehouse.duckdb"
-    saved = dict(os.environ)
-    try:
-        with SandboxServer(SandboxConfig(life=TEST_LIFE)) as server:
-            os.environ.update(server.pipeline_env())
-            os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
-                               "PIPELINE_DESTINATION": "duckdb"})
-            run_source("notion", notion_source)
-        run_dbt("build", "--vars", "{data_origin: synthetic sandbox}", "--select", "source:notion+ dim_date warehouse_info habit_categories", "--indirect-selection", "cautious")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with scoped_env(), SandboxServer(SandboxConfig(life=TEST_LIFE)) as server:
+        os.environ.update(server.pipeline_env())
+        os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
+                           "PIPELINE_DESTINATION": "duckdb"})
+        run_source("notion", notion_source)
+        run_dbt("build", "--vars", "{data_origin: synthetic sandbox}", "--select",
+                "source:notion+ dim_date warehouse_info habit_categories", "--indirect-selection", "cautious")
     return path
 
 
@@ -40,16 +49,11 @@ def full_warehouse(tmp_path_factory) -> Path:
 
     tmp = tmp_path_factory.mktemp("dash_full")
     path = tmp / "warehouse.duckdb"
-    saved = dict(os.environ)
-    try:
-        # a heart-rate sample every ~5 minutes keeps the build quick; the page code does not care about density
-        with SandboxServer(SandboxConfig(life=TEST_LIFE, fitbit_heart_rate_interval=300)) as server:
-            os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
-                               "PIPELINE_DESTINATION": "duckdb"})
-            load_all_sources(server, tmp)
+    # a heart-rate sample every ~5 minutes keeps the build quick; the page code does not care about density
+    with scoped_env(), SandboxServer(SandboxConfig(life=TEST_LIFE, fitbit_heart_rate_interval=300)) as server:
+        os.environ.update({"WAREHOUSE_PATH": str(path), "PIPELINES_DIR": str(tmp / "state"),
+                           "PIPELINE_DESTINATION": "duckdb"})
+        load_all_sources(server, tmp)
         run_dbt("build", "--vars", "{data_origin: synthetic sandbox}", "--target-path", str(tmp / "dbt"),
                 "--log-path", str(tmp / "dbt" / "logs"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     return path

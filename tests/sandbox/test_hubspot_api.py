@@ -131,3 +131,17 @@ def test_admin_edit_archive_and_bulk_stamp(sandbox_server):
     ids = [c.id for c in store.portal.records("companies", archived=False)[:3]]
     httpx.post(f"{base}/_sandbox/hubspot/companies/bulk_stamp", json={"ids": ids, "changes": {"city": "Porto"}})
     assert len({store.get("companies", i).updated_at for i in ids}) == 1
+
+
+@pytest.mark.parametrize("days", [1, 14, 59])
+def test_short_lives_generate_a_consistent_portal(days):
+    """A user trying the sandbox for a week or a month gets a small CRM, not a crash."""
+    from sandbox.hubspot_data import generate_portal
+    from sandbox.life import LifeConfig, SyntheticLife
+
+    life = SyntheticLife(LifeConfig(days=days))
+    portal = generate_portal(life)
+    engagements = [e for t, recs in portal.objects.items() if t not in ("contacts", "companies") for e in recs.values()]
+    assert len(portal.objects["contacts"]) == 300 and engagements
+    last = life.at(life.config.end, 23, 59)
+    assert all(e.created_at <= last for e in engagements)
