@@ -10,11 +10,12 @@ import pyarrow as pa
 
 from pipelines.common import cli
 from pipelines.common.settings import REPO_ROOT
-from pipelines.common.token_store import LocalFileTokenStore
+from pipelines.common.token_store import open_token_store
 from pipelines.fitbit_client import BudgetSpent, FitbitClient, RequestBudget, report_budget_stop
 from pipelines.fitbit_records import STAGE_LEVELS, keys_not_null, sleep_row
 
 LOCAL_TS = {"data_type": "timestamp", "timezone": False}
+DEFAULT_TOKEN_STORE_PATH = str(REPO_ROOT / "data" / "fitbit_tokens.json")
 
 
 @dlt.source(name="fitbit")
@@ -23,7 +24,8 @@ def fitbit_source(
     client_secret: str = dlt.secrets.value,
     refresh_token: str | None = dlt.secrets.value,
     api_base_url: str = "https://api.fitbit.com",
-    token_store_path: str = str(REPO_ROOT / "data" / "fitbit_tokens.json"),
+    token_store: str | None = None,
+    token_store_path: str = DEFAULT_TOKEN_STORE_PATH,
     start_date: str = "2025-01-01",
     end_date: str | None = None,
     repull_days: int = 3,
@@ -33,9 +35,11 @@ def fitbit_source(
 
     Each resource keeps the first date it has not finished in its state and re-pulls the last
     `repull_days` (late syncs, edits). When the budget is spent the run stops cleanly.
+    The token pair lives in `token_store` (`gsm://projects/<p>/secrets/<s>` for Google Secret
+    Manager) or, when that is unset, in the local file `token_store_path`.
     """
     budget = RequestBudget(hourly_budget)
-    client = FitbitClient(api_base_url, client_id, client_secret, LocalFileTokenStore(token_store_path),
+    client = FitbitClient(api_base_url, client_id, client_secret, open_token_store(token_store, token_store_path),
                           refresh_token, budget)
     first = date.fromisoformat(start_date)
     last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()

@@ -112,6 +112,15 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         sandbox.traffic.set_rate_limit(api, max_requests, window_seconds)
         return {"ok": True}
 
+    @app.post("/_sandbox/fitbit/expire_tokens")
+    def fitbit_expire_tokens(after_requests: int = Body(0, embed=True),
+                             access_token_seconds: int | None = Body(None, embed=True)):
+        """Expire every Fitbit access token issued so far after N more API requests (401 expired_token mid-run)."""
+        if access_token_seconds is not None:
+            sandbox.fitbit_auth.access_token_seconds = access_token_seconds
+        sandbox.fitbit_auth.expire_access_tokens(after_requests)
+        return {"ok": True}
+
     @app.post("/_sandbox/notion/pages/{page_id}")
     def edit_page(page_id: str, changes: dict = Body(..., embed=True)):
         if page_id not in sandbox.notion.ws.pages:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from sandbox.fitbit_data import FitbitHealth
 from sandbox.traffic import Traffic
 
 ACCESS_TOKEN_SECONDS = 28_800
+AUTHORIZATION_CODE_SECONDS = 600
 RANGE_LIMITS = {"sleep": 100, "steps": 1095, "heart": 366, "weight": 31}
 
 
@@ -28,6 +31,11 @@ class FitbitAuth:
     client_secret: str
     refresh_tokens: set[str] = field(default_factory=set)
     access_tokens: dict[str, float] = field(default_factory=dict)
+    access_token_seconds: int = ACCESS_TOKEN_SECONDS
+    # authorization codes from /oauth2/authorize: code -> (PKCE challenge, redirect_uri, expires at); single use
+    codes: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    # tests: after this many more API requests every access token issued so far expires (None: never)
+    expire_after_requests: int | None = None
     rate_limit: int = 150
     window_seconds: float = 3600.0
     window_started: float | None = None
@@ -38,6 +46,29 @@ class FitbitAuth:
         token = secrets.token_hex(32)
         self.refresh_tokens.add(token)
         return token
+
+    def issue_pair(self) -> dict:
+        """A new access token and single-use refresh token, as the token endpoint answers (caller holds the lock)."""
+        access = secrets.token_hex(24)
+        self.access_tokens[access] = time.time() + self.access_token_seconds
+        return {"access_token": access, "expires_in": self.access_token_seconds,
+                "refresh_token": self.issue_refresh_token(), "scope": "sleep activity heartrate weight profile",
+                "token_type": "Bearer", "user_id": "SANDBX"}
+
+    def expire_access_tokens(self, after_requests: int = 0) -> None:
+        """Every access token issued so far expires once `after_requests` more API requests have been served."""
+        with self.lock:
+            self.expire_after_requests = after_requests
+
+    def _count_towards_expiry(self) -> None:  # caller holds the lock
+        if self.expire_after_requests is None:
+            return
+        if self.expire_after_requests <= 0:
+            for token in self.access_tokens:
+                self.access_tokens[token] = 0.0
+            self.expire_after_requests = None
+        else:
+            self.expire_after_requests -= 1
 
 
 def fitbit_error(status: int, error_type: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -66,6 +97,7 @@ def build_router(health: FitbitHealth, auth: FitbitAuth, traffic: Traffic) -> AP
                                     headers={**headers, "Retry-After": headers["Fitbit-Rate-Limit-Reset"]}), headers
             auth.used += 1
             headers = {**headers, "Fitbit-Rate-Limit-Remaining": str(auth.rate_limit - auth.used)}
+            auth._count_towards_expiry()
             token = request.headers.get("authorization", "").removeprefix("Bearer ")
             expires = auth.access_tokens.get(token)
         if expires is None:
@@ -92,6 +124,27 @@ def build_router(health: FitbitHealth, auth: FitbitAuth, traffic: Traffic) -> AP
             yield d
             d += timedelta(days=1)
 
+    @router.get("/oauth2/authorize")
+    def authorize(request: Request, client_id: str = "", response_type: str = "", redirect_uri: str = "",
+                  scope: str = "", code_challenge: str = "", code_challenge_method: str = "", state: str = ""):
+        """The consent page, already consented: redirects to redirect_uri with a single-use code (PKCE S256)."""
+        traffic.record("fitbit", "GET /oauth2/authorize")
+        if client_id != auth.client_id:
+            return fitbit_error(400, "invalid_request", "Invalid client_id")
+        if response_type != "code" or code_challenge_method != "S256" or not code_challenge or not redirect_uri:
+            return fitbit_error(400, "invalid_request", "Use response_type=code, a redirect_uri and a PKCE "
+                                                        "code_challenge with code_challenge_method=S256")
+        if not set(scope.split()) <= {"activity", "heartrate", "location", "nutrition", "profile", "settings",
+                                      "sleep", "social", "weight", "oxygen_saturation", "respiratory_rate",
+                                      "temperature", "cardio_fitness", "electrocardiogram"}:
+            return fitbit_error(400, "invalid_scope", "Unknown scope")
+        code = secrets.token_hex(20)
+        with auth.lock:
+            auth.codes[code] = (code_challenge, redirect_uri, time.time() + AUTHORIZATION_CODE_SECONDS)
+        query = urlencode({"code": code, **({"state": state} if state else {})})
+        # Fitbit appends this fragment to the redirect
+        return RedirectResponse(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{query}#_=_", status_code=302)
+
     @router.post("/oauth2/token")
     async def token(request: Request):
         traffic.record("fitbit", "POST /oauth2/token")
@@ -99,18 +152,27 @@ def build_router(health: FitbitHealth, auth: FitbitAuth, traffic: Traffic) -> AP
         if request.headers.get("authorization") != f"Basic {expected}":
             return fitbit_error(401, "invalid_client", "Invalid authorization header format.")
         form = await request.form()
-        if form.get("grant_type") != "refresh_token":
-            return fitbit_error(400, "unsupported_grant_type", "grant_type must be refresh_token")
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            code, verifier = str(form.get("code", "")), str(form.get("code_verifier", ""))
+            with auth.lock:
+                challenge, redirect_uri, expires = auth.codes.pop(code, ("", "", 0.0))  # single use
+                if not challenge or time.time() >= expires:
+                    return fitbit_error(400, "invalid_grant", "Authorization code invalid")
+                if form.get("redirect_uri") != redirect_uri:
+                    return fitbit_error(400, "invalid_grant", "Redirect URI does not match the authorization request")
+                computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                if computed != challenge:
+                    return fitbit_error(400, "invalid_grant", "Invalid code_verifier")
+                return auth.issue_pair()
+        if grant != "refresh_token":
+            return fitbit_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
         old = str(form.get("refresh_token", ""))
         with auth.lock:
             if old not in auth.refresh_tokens:
                 return fitbit_error(400, "invalid_grant", "Refresh token invalid. Visit https://dev.fitbit.com/docs/oauth2")
             auth.refresh_tokens.discard(old)  # single use
-            access = secrets.token_hex(24)
-            auth.access_tokens[access] = time.time() + ACCESS_TOKEN_SECONDS
-            new = auth.issue_refresh_token()
-        return {"access_token": access, "expires_in": ACCESS_TOKEN_SECONDS, "refresh_token": new,
-                "scope": "sleep activity heartrate weight profile", "token_type": "Bearer", "user_id": "SANDBX"}
+            return auth.issue_pair()
 
     @router.get("/1/user/-/profile.json")
     def profile(request: Request):

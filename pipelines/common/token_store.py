@@ -39,9 +39,10 @@ class TokenStoreBusy(SourceError):
 class TokenStore(ABC):
     """Persists one TokenSet. `locked()` serialises refreshes across processes (and, for shared stores, machines).
 
-    Implementations: LocalFileTokenStore (dev, one machine). A Google Secret Manager store (prod)
-    implements the same three methods: read = access the latest version, write = add a version
-    then disable the older ones, locked = a lease (e.g. a GCS object generation precondition).
+    Implementations: LocalFileTokenStore (dev, one machine) and SecretManagerTokenStore
+    (pipelines/common/secret_manager_token_store.py, prod): read = access the latest version, write =
+    add a version then disable the older ones, locked = a lease held in the secret's annotations and
+    taken with an etag precondition. `open_token_store()` picks one from configuration.
     """
 
     @abstractmethod
@@ -111,21 +112,45 @@ class LocalFileTokenStore(TokenStore):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def fresh_tokens(store: TokenStore, refresh: Callable[[str], TokenSet], timeout_seconds: float = 60) -> TokenSet:
+def fresh_tokens(store: TokenStore, refresh: Callable[[str], TokenSet], timeout_seconds: float = 60,
+                 rejected_access_token: str | None = None) -> TokenSet:
     """A usable access token, refreshing at most once across concurrent runs.
 
     Under the lock: re-read (another run may have just refreshed), refresh only if still stale,
     and persist the new pair before returning, so nothing that happens next can lose it.
+    `rejected_access_token` is one the API has just refused (401 mid-run): it counts as stale even
+    if its expiry says otherwise, unless another run has already replaced it.
     """
+
+    def usable(tokens: TokenSet | None) -> bool:
+        return tokens is not None and tokens.is_fresh() and tokens.access_token != rejected_access_token
+
     current = store.read()
-    if current is not None and current.is_fresh():
+    if usable(current):
         return current
     with store.locked(timeout_seconds):
         current = store.read()
         if current is None:
-            raise SourceError(f"no tokens stored in {store!r} yet: authorise once to store the first token pair")
-        if current.is_fresh():
+            raise SourceError(f"no tokens stored in {store!r} yet: run scripts/fitbit_authorize.py once "
+                              f"to store the first token pair")
+        if usable(current):
             return current
         new = refresh(current.refresh_token)
         store.write(new)
         return new
+
+
+GSM_SCHEME = "gsm://"
+
+
+def open_token_store(location: str | None, default_path: str | Path) -> TokenStore:
+    """The store a setting names: empty -> the local file `default_path`; `gsm://projects/<p>/secrets/<s>`
+    -> that Google Secret Manager secret; `file://<path>` or a bare path -> that local file."""
+    location = (location or "").strip()
+    if not location:
+        return LocalFileTokenStore(default_path)
+    if location.startswith(GSM_SCHEME):
+        from pipelines.common.secret_manager_token_store import SecretManagerTokenStore
+
+        return SecretManagerTokenStore(location.removeprefix(GSM_SCHEME))
+    return LocalFileTokenStore(location.removeprefix("file://"))
