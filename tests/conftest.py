@@ -81,6 +81,7 @@ def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.C
     return result
 
 
+from tests.fixtures.bigquery import *  # noqa: E402,F401,F403
 from tests.fixtures.fitbit import *  # noqa: E402,F401,F403
 from tests.fixtures.hubspot import *  # noqa: E402,F401,F403
 from tests.fixtures.postgres import *  # noqa: E402,F401,F403

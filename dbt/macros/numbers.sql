@@ -5,3 +5,7 @@
 {% macro postgres__round_float(expr, digits) -%}
     cast(round(cast({{ expr }} as numeric), {{ digits }}) as double precision)
 {%- endmacro %}
+
+{#- dbt.type_float() is `float` on every adapter, and DuckDB's float is 32-bit (REAL): 2394.136 read
+    back as 2394.135986. Postgres' float and BigQuery's FLOAT64 are 64-bit; DuckDB gets double too. -#}
+{% macro duckdb__type_float() %}double{% endmacro %}

@@ -10,6 +10,9 @@ import dlt
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DESTINATIONS = ("duckdb", "bigquery", "postgres")
+# Native google-auth credentials for the bigquery destination, for code that already holds some (the
+# tests' BigQuery emulator sets a static token here). None: dlt resolves them from config, env or Secret Manager.
+BIGQUERY_CREDENTIALS = None
 
 
 def destination_name() -> str:
@@ -45,6 +48,8 @@ def destination():
     if dest == "duckdb":
         warehouse_path().parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(credentials=str(warehouse_path()))
+    if dest == "bigquery" and BIGQUERY_CREDENTIALS is not None:
+        return dlt.destinations.bigquery(credentials=BIGQUERY_CREDENTIALS)
     return dest  # bigquery/postgres credentials come from dlt config, env or Secret Manager
 
 

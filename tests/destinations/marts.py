@@ -1,12 +1,20 @@
-"""Compares dbt marts across destinations: which nodes to build for the loaded sources, and a normalised table diff."""
+"""Compares dbt marts across destinations: which nodes to build for the loaded sources, the builds, a normalised table diff."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import duckdb
+
+from tests.conftest import run_dbt
+
+Table = tuple[list[str], list[tuple]]  # column names, rows
 
 
 def ignored(column: str) -> bool:
@@ -92,3 +100,67 @@ def table_diff(name: str, columns: tuple[list[str], list[str]], rows: tuple[list
     only_a, only_b = list((left - right).elements())[:3], list((right - left).elements())[:3]
     return (f"{name}: {len(rows_a)} rows on {a}, {len(rows_b)} on {b}; columns {cols_a}\n"
             f"  only on {a}: {only_a}\n  only on {b}: {only_b}")
+
+
+def parse_selection(target_path: Path, dbt_sources: set[str]) -> list[str]:
+    """`dbt parse`, then the nodes buildable from `dbt_sources` (see buildable_nodes)."""
+    run_dbt("parse", "--target-path", str(target_path), "--log-path", str(target_path / "logs"))
+    return buildable_nodes(load_manifest(target_path), dbt_sources)
+
+
+def dbt_build(target: str, target_path: Path, selected: list[str]) -> dict:
+    """`dbt build` of the selected nodes on `target` (fails the test on any failing model or test); its manifest.
+
+    A private target/log path: other dbt runs (people, other tests) share dbt/target.
+    """
+    run_dbt("build", "--select", *selected, "--indirect-selection", "cautious",
+            "--target-path", str(target_path), "--log-path", str(target_path / "logs"), target=target)
+    return load_manifest(target_path)
+
+
+def duckdb_table(path: Path, relation: str) -> Table:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cur = con.execute(f"select * from {relation}")
+        return [d[0] for d in cur.description], cur.fetchall()
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class BuiltMarts:
+    """One destination's dbt build: a label, its manifest, and how to read one of its relations."""
+
+    label: str
+    manifest: dict
+    read: Callable[[str], Table]
+
+
+def compare_marts(selected: list[str], dbt_sources: set[str], reference: BuiltMarts,
+                  other: BuiltMarts) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """Row counts per mart (reference, other) and a description of every mart that differs.
+
+    Asserts what makes the comparison mean something: the same marts on both sides, each loaded dbt
+    source feeding at least one of them, no empty mart on the reference side.
+    """
+    ref_marts, other_marts = mart_relations(reference.manifest, selected), mart_relations(other.manifest, selected)
+    assert ref_marts.keys() == other_marts.keys()
+    assert "dim_date" in ref_marts
+    upstream = upstream_sources(reference.manifest)
+    for source in sorted(dbt_sources):
+        assert any(source in upstream[name] for name in ref_marts), f"no mart reads {source}"
+
+    counts, diffs = {}, []
+    for name in sorted(ref_marts):
+        ref_cols, ref_rows = reference.read(ref_marts[name])
+        other_cols, other_rows = other.read(other_marts[name])
+        counts[name] = (len(ref_rows), len(other_rows))
+        assert ref_rows, f"{name} is empty on {reference.label}: the comparison would prove nothing"
+        diff = table_diff(name, (ref_cols, other_cols), (ref_rows, other_rows), (reference.label, other.label))
+        if diff:
+            diffs.append(diff)
+    return counts, diffs
+
+
+def render_counts(counts: dict[str, tuple[int, int]], labels: tuple[str, str]) -> str:
+    return "\n".join(f"  {name}: {labels[0]} {a} rows, {labels[1]} {b} rows" for name, (a, b) in counts.items())

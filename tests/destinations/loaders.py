@@ -1,0 +1,92 @@
+"""Every pipeline's load step from one sandbox, shared by the destination tests (Postgres, BigQuery emulator)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from pipelines.common.cli import RunReport, run_source
+from sandbox.app import SandboxConfig
+from sandbox.fitbit_export import write_export
+from sandbox.server import SandboxServer
+from tests.conftest import TEST_LIFE
+
+# a heart-rate sample every ~5 minutes (~100 k a year, not 7.5 M): the destinations' speed is not under test
+HEART_RATE_INTERVAL = 300
+# like the demo: the year from the data export, the last 30 days from the Web API (one run stays in its hourly budget)
+FITBIT_API_DAYS = 30
+
+
+@dataclass(frozen=True)
+class SourceLoader:
+    """One pipeline's load step.
+
+    `pipeline` is the dlt pipeline name; `dbt_source` the dbt source its tables are declared in. The
+    Fitbit data export (`fitbit_export`) and the Fitbit Web API (`fitbit`) both write the dbt source
+    `fitbit`: the same raw tables, merged on the same keys.
+    """
+
+    pipeline: str
+    dbt_source: str
+    load: Callable[[SandboxServer, Path], RunReport]
+
+
+def destination_sandbox() -> SandboxServer:
+    """The fixed test year, with sparse heart rate; not started."""
+    return SandboxServer(SandboxConfig(life=TEST_LIFE, fitbit_heart_rate_interval=HEART_RATE_INTERVAL))
+
+
+def pipeline_env(sandbox: SandboxServer, workdir: Path) -> dict[str, str]:
+    """Every pipeline pointed at the sandbox. One Fitbit token store per sandbox: its refresh tokens are
+    single-use, so every destination's load refreshes from the pair the previous load saved."""
+    life = sandbox.sandbox.config.life
+    return {
+        **sandbox.pipeline_env(),
+        "SOURCES__FITBIT__TOKEN_STORE_PATH": str(workdir / "fitbit_tokens.json"),
+        "SOURCES__FITBIT__START_DATE": (life.end - timedelta(days=FITBIT_API_DAYS - 1)).isoformat(),
+    }
+
+
+def load_notion(sandbox: SandboxServer, workdir: Path) -> RunReport:
+    from pipelines.notion import notion_source
+
+    return run_source("notion", notion_source)
+
+
+def load_hubspot(sandbox: SandboxServer, workdir: Path) -> RunReport:
+    from pipelines.hubspot import hubspot_source
+
+    return run_source("hubspot", hubspot_source)
+
+
+def load_fitbit_export(sandbox: SandboxServer, workdir: Path) -> RunReport:
+    """The sandbox person's Takeout export, written once per sandbox and imported into each destination."""
+    from pipelines.fitbit_export import fitbit_export_source
+
+    export = workdir / "fitbit_export"
+    if not export.exists():
+        write_export(sandbox.sandbox.fitbit, export)
+    return run_source("fitbit_export", lambda: fitbit_export_source(path=str(export)))
+
+
+def load_fitbit_api(sandbox: SandboxServer, workdir: Path) -> RunReport:
+    from pipelines.fitbit import fitbit_source
+
+    return run_source("fitbit", fitbit_source)
+
+
+# add a pipeline here when it lands; the marts its dbt source feeds are then built and compared too
+LOADERS = [
+    SourceLoader("notion", "notion", load_notion),
+    SourceLoader("hubspot", "hubspot", load_hubspot),
+    SourceLoader("fitbit_export", "fitbit", load_fitbit_export),
+    SourceLoader("fitbit", "fitbit", load_fitbit_api),  # after the export, as in the demo: API days win
+]
+DBT_SOURCES = {loader.dbt_source for loader in LOADERS}
+
+
+def load_all(sandbox: SandboxServer, workdir: Path) -> dict[str, RunReport]:
+    """Pipeline name -> its run report, loaded in LOADERS order into the configured destination."""
+    return {loader.pipeline: loader.load(sandbox, workdir) for loader in LOADERS}
