@@ -164,3 +164,12 @@ def compare_marts(selected: list[str], dbt_sources: set[str], reference: BuiltMa
 
 def render_counts(counts: dict[str, tuple[int, int]], labels: tuple[str, str]) -> str:
     return "\n".join(f"  {name}: {labels[0]} {a} rows, {labels[1]} {b} rows" for name, (a, b) in counts.items())
+
+
+def assert_same_marts(destination: str, reports: dict, counts: dict, diffs: list[str], timing: str) -> None:
+    """Prints what the destination loaded and each mart's row counts, then fails on any mart difference."""
+    print(f"\n{destination}: {timing}")
+    for pipeline, report in reports.items():
+        print(f"  {pipeline}: {report.total_rows} raw rows loaded {dict(sorted(report.rows.items()))}")
+    print(render_counts(counts, ("duckdb", destination)))
+    assert not diffs, f"marts differ between DuckDB and {destination}:\n" + "\n".join(diffs)

@@ -20,11 +20,11 @@ import pytest
 from tests.destinations.loaders import DBT_SOURCES, load_all
 from tests.destinations.marts import (
     BuiltMarts,
+    assert_same_marts,
     compare_marts,
     dbt_build,
     duckdb_table,
     parse_selection,
-    render_counts,
     unit_tests_run,
 )
 from tests.fixtures import bigquery as bigquery_fixtures
@@ -98,12 +98,9 @@ def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sand
     duck = BuiltMarts("duckdb", dbt_build("dev", tmp_path / "dbt_duckdb", selected), partial(duckdb_table, warehouse.path))
 
     counts, diffs = compare_marts(selected, DBT_SOURCES, duck, bq)
-    print(f"\nbigquery emulator: start {emulator.start_seconds:.1f} s, load {load_seconds:.1f} s, "
-          f"second load {second_seconds:.1f} s, dbt build {dbt_seconds:.1f} s")
-    for pipeline, report in bq_reports.items():
-        print(f"  {pipeline}: {report.total_rows} raw rows loaded {dict(sorted(report.rows.items()))}")
-    print(render_counts(counts, ("duckdb", "bigquery")))
-    assert not diffs, "marts differ between DuckDB and BigQuery:\n" + "\n".join(diffs)
+    assert_same_marts("bigquery", bq_reports, counts, diffs,
+                      f"emulator start {emulator.start_seconds:.1f} s, load {load_seconds:.1f} s, "
+                      f"second load {second_seconds:.1f} s, dbt build {dbt_seconds:.1f} s")
 
 
 @pytest.mark.filterwarnings("ignore:Cannot create BigQuery Storage client")

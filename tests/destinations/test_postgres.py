@@ -13,11 +13,11 @@ from tests.destinations.loaders import DBT_SOURCES, load_all
 from tests.destinations.marts import (
     BuiltMarts,
     Table,
+    assert_same_marts,
     compare_marts,
     dbt_build,
     duckdb_table,
     parse_selection,
-    render_counts,
     unit_tests_run,
 )
 
@@ -61,9 +61,6 @@ def test_postgres_marts_match_duckdb(pipelines_sandbox, warehouse, postgres_env,
         assert report.rows == duck_reports[pipeline].rows, f"{pipeline} raw row counts differ"
 
     counts, diffs = compare_marts(selected, DBT_SOURCES, duck, pg)
-    print(f"\npostgres: server start {postgres_env.start_seconds:.1f} s, load {load_seconds:.1f} s "
-          f"(duckdb {duck_load_seconds:.1f} s), dbt build {dbt_seconds:.1f} s")
-    for pipeline, report in pg_reports.items():
-        print(f"  {pipeline}: {report.total_rows} raw rows loaded {dict(sorted(report.rows.items()))}")
-    print(render_counts(counts, ("duckdb", "postgres")))
-    assert not diffs, "marts differ between DuckDB and Postgres:\n" + "\n".join(diffs)
+    assert_same_marts("postgres", pg_reports, counts, diffs,
+                      f"server start {postgres_env.start_seconds:.1f} s, load {load_seconds:.1f} s "
+                      f"(duckdb {duck_load_seconds:.1f} s), dbt build {dbt_seconds:.1f} s")
