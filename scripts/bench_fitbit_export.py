@@ -24,8 +24,8 @@ def full_import(export: Path, work: Path) -> tuple[float, int, float]:
     """Our pipeline end to end (hash, parse, dlt extract/normalize/load/merge), then a second run that skips all."""
     os.environ["WAREHOUSE_PATH"] = str(work / "warehouse.duckdb")
     os.environ["PIPELINES_DIR"] = str(work / "dlt")
-    from pipelines.common.cli import run_source
-    from pipelines.fitbit_export import fitbit_export_source
+    from pipelines.common.runner import run_source
+    from pipelines.fitbit.export import fitbit_export_source
 
     started = time.perf_counter()
     report = run_source("fitbit_export", lambda: fitbit_export_source(path=str(export)))
@@ -51,7 +51,7 @@ def duckdb_native(files: list[Path], work: Path) -> float:
 
 def subset_paths(files: list[Path], work: Path, name: str, as_dicts: bool) -> tuple[float, int]:
     """Load the same few files through dlt as Arrow (our path) or as one dict per sample (the slow path)."""
-    from pipelines.fitbit_export_files import Export
+    from pipelines.fitbit.export.files import Export
 
     def dict_rows():
         for path in files:
@@ -96,7 +96,7 @@ def main() -> None:
 
         native = duckdb_native(hr_files, work)
         seconds, rows, rerun = full_import(manifest.path, work)
-        print(f"full import  python -m pipelines.fitbit_export: {seconds:6.2f} s  {rows / seconds:>12,.0f} hr rows/s "
+        print(f"full import  python -m pipelines.fitbit.export: {seconds:6.2f} s  {rows / seconds:>12,.0f} hr rows/s "
               f"(all five tables, hashing and merge included)")
         print(f"DuckDB-native read_json of the heart-rate files:   {native:6.2f} s  {rows / native:>12,.0f} rows/s  "
               f"-> our import takes {seconds / native:.1f}x DuckDB-native")

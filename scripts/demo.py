@@ -12,10 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.common.cli import RunReport, run_source
+from pipelines.common.runner import RunReport, run_source
 from pipelines.common.settings import REPO_ROOT, warehouse_path
 from pipelines.fitbit import fitbit_source
-from pipelines.fitbit_export import fitbit_export_source
+from pipelines.fitbit.export import fitbit_export_source
 from pipelines.hubspot import hubspot_source
 from pipelines.notion import notion_source
 from sandbox.__main__ import DEFAULT_PORT

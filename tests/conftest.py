@@ -22,6 +22,14 @@ DBT_DIR = REPO / "dbt"
 TEST_LIFE = LifeConfig(seed=42, start=date(2025, 1, 1), days=365)
 
 
+def pytest_configure(config):
+    """Each xdist worker (and a plain run) gets its own dbt target and log folders, so parallel dbt runs
+    never share partial-parse state or run results; every dbt subprocess inherits them."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["DBT_TARGET_PATH"] = str(DBT_DIR / "target" / f"pytest-{worker}")
+    os.environ["DBT_LOG_PATH"] = str(DBT_DIR / "logs" / f"pytest-{worker}")
+
+
 @pytest.fixture
 def sandbox_server():
     """A fresh sandbox per test (generation takes ~50 ms), so tests may edit, trash and rename freely."""

@@ -1,4 +1,4 @@
-"""dlt REST clients that count their requests per source, and errors that are safe to print."""
+"""dlt REST clients that count their requests (and retried answers) per source."""
 
 from __future__ import annotations
 
@@ -13,10 +13,6 @@ from requests.adapters import HTTPAdapter
 _lock = threading.Lock()
 _requests: Counter[str] = Counter()
 _retried: Counter[str] = Counter()
-
-
-class SourceError(RuntimeError):
-    """A problem the user can fix (bad token, unknown id, unsupported data). Its message is one line, secret-free."""
 
 
 def api_requests(source: str) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.common.cli import run_source
+from pipelines.common.runner import run_source
 from pipelines.notion import notion_source
 from sandbox.app import SandboxConfig
 from sandbox.server import SandboxServer

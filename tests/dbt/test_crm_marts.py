@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipelines.common.cli import run_source
+from pipelines.common.runner import run_source
 from pipelines.hubspot import hubspot_source
 from sandbox.app import SandboxConfig
 from sandbox.server import SandboxServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pipelines.common.cli import run_source
+from pipelines.common.runner import run_source
 from pipelines.notion import notion_source
 from tests.conftest import run_dbt
 

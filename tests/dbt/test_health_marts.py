@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from pipelines.common.cli import run_source
-from pipelines.fitbit_export import fitbit_export_source
+from pipelines.common.runner import run_source
+from pipelines.fitbit.export import fitbit_export_source
 from tests.conftest import run_dbt
 
 SLEEP_GOAL = 400

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from pipelines.common.cli import RunReport, run_source
+from pipelines.common.runner import RunReport, run_source
 from sandbox.app import SandboxConfig
 from sandbox.fitbit_export import write_export
 from sandbox.server import SandboxServer
@@ -63,7 +63,7 @@ def load_hubspot(sandbox: SandboxServer, workdir: Path) -> RunReport:
 
 def load_fitbit_export(sandbox: SandboxServer, workdir: Path) -> RunReport:
     """The sandbox person's Takeout export, written once per sandbox and imported into each destination."""
-    from pipelines.fitbit_export import fitbit_export_source
+    from pipelines.fitbit.export import fitbit_export_source
 
     export = workdir / "fitbit_export"
     if not export.exists():

@@ -64,9 +64,9 @@ googleapiclient.discovery.build = _build
 
 import dlt  # noqa: E402
 
-import pipelines.fitbit as fitbit  # noqa: E402
-import pipelines.hubspot as hubspot  # noqa: E402
-import pipelines.notion as notion  # noqa: E402
+import pipelines.fitbit.source as fitbit  # noqa: E402
+import pipelines.hubspot.source as hubspot  # noqa: E402
+import pipelines.notion.source as notion  # noqa: E402
 from pipelines.common.settings import make_pipeline  # noqa: E402
 
 resolved: dict[str, object] = {}

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipelines.common.cli import run_source
-from pipelines.common.http import SourceError
+from pipelines.common.errors import SourceError
+from pipelines.common.runner import run_source
 from pipelines.notion import notion_source
 from tests.conftest import run_dbt
 

@@ -14,14 +14,14 @@ import pytest
 import requests
 
 from pipelines.common import cli, secret_manager
-from pipelines.common.cli import run_source
-from pipelines.common.http import SourceError
-from pipelines.common.secret_manager_token_store import SecretManagerTokenStore
-from pipelines.common.token_store import LocalFileTokenStore, TokenSet
+from pipelines.common.errors import SourceError
+from pipelines.common.runner import run_source
+from pipelines.fitbit import authorize as fitbit_authorize
 from pipelines.fitbit import fitbit_source
-from pipelines.fitbit_client import FitbitClient, RequestBudget, exchange_authorization_code, token_refresher
-from pipelines.fitbit_export import fitbit_export_source
-from scripts import fitbit_authorize
+from pipelines.fitbit.client import FitbitClient, RequestBudget, exchange_authorization_code, token_refresher
+from pipelines.fitbit.export import fitbit_export_source
+from pipelines.fitbit.tokens import LocalFileTokenStore, TokenSet
+from pipelines.fitbit.tokens.secret_manager import SecretManagerTokenStore
 from tests.fixtures.secret_manager import FakeSecretManager
 from tests.pipelines.test_fitbit_export import TABLES, expected_counts, table_counts
 
@@ -212,7 +212,7 @@ def test_two_runs_starting_together_refresh_the_token_once(fitbit_api, stores, m
         refresh = real_refresher(*args)
         return lambda token: (time.sleep(0.3), refresh(token))[1]  # a slow network: the runs really overlap
 
-    monkeypatch.setattr("pipelines.fitbit_client.token_refresher", slow_refresher)
+    monkeypatch.setattr("pipelines.fitbit.client.token_refresher", slow_refresher)
     config, results = fitbit_api.sandbox.config, []
 
     def start_run():

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from pipelines.common.cli import run_source
-from pipelines.fitbit_export import fitbit_export_source, main
+from pipelines.common.runner import run_source
+from pipelines.fitbit.export import fitbit_export_source, main
 
 TABLES = ("fitbit__sleep", "fitbit__daily_activity", "fitbit__heart_rate_daily",
           "fitbit__heart_rate_intraday", "fitbit__weight")

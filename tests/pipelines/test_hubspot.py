@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipelines.common.cli import run_source
+from pipelines.common.runner import run_source
 from pipelines.hubspot import hubspot_source
 from sandbox.hubspot_data import ENGAGEMENT_TYPES, OBJECT_TYPES
 from tests.conftest import REPO, Warehouse
@@ -111,7 +111,7 @@ def test_rate_limited_run_completes_with_identical_tables(hubspot_env, warehouse
 
 
 def test_long_property_lists_never_414(hubspot_env, warehouse, monkeypatch):
-    from pipelines.hubspot_client import DEFAULT_PROPERTIES
+    from pipelines.hubspot.client import DEFAULT_PROPERTIES
     # the full defaults plus 150 custom properties (unknown ones are ignored by HubSpot, as by the sandbox)
     extra = [f"custom_property_number_{i}" for i in range(150)]
     props = {t: [*names, *extra] for t, names in DEFAULT_PROPERTIES.items()}

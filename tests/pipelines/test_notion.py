@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pipelines.common.cli import run_source
+from pipelines.common.runner import run_source
 from pipelines.notion import notion_source
 from tests.conftest import REPO, Warehouse
 

@@ -18,15 +18,15 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from pipelines.common import secret_manager
-from pipelines.common.http import SourceError
-from pipelines.common.secret_manager_token_store import SecretManagerTokenStore
-from pipelines.common.token_store import (
+from pipelines.common.errors import SourceError
+from pipelines.fitbit.tokens import (
     LocalFileTokenStore,
     TokenSet,
     TokenStoreBusy,
     fresh_tokens,
     open_token_store,
 )
+from pipelines.fitbit.tokens.secret_manager import SecretManagerTokenStore
 from tests.fixtures.secret_manager import FakeSecretManager
 
 

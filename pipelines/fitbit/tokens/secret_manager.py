@@ -31,8 +31,8 @@ from typing import Any
 from google.api_core import exceptions as gexc
 
 from pipelines.common import secret_manager
-from pipelines.common.http import SourceError
-from pipelines.common.token_store import TokenSet, TokenStore, TokenStoreBusy
+from pipelines.common.errors import SourceError
+from pipelines.fitbit.tokens import TokenSet, TokenStore, TokenStoreBusy
 
 log = logging.getLogger(__name__)
 

@@ -11,34 +11,18 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from requests import HTTPError, Response
 
-from pipelines.common.http import SourceError, counting_client
+from pipelines.common.errors import SourceError
+from pipelines.common.http import counting_client
 from pipelines.common.incremental_window import content_hash, iso_ms
+from pipelines.hubspot.settings import (
+    DATE_PROPERTIES,
+    DEFAULT_PROPERTIES,
+    ENGAGEMENT_TYPES,
+    MAX_BATCH_INPUTS,
+    MAX_PROPERTIES_QUERY_CHARS,
+)
 
 log = logging.getLogger(__name__)
-
-ENGAGEMENT_TYPES = ("calls", "emails", "meetings", "notes", "tasks")
-_ENGAGEMENT_COMMON = ["hs_timestamp", "hs_createdate", "hs_lastmodifieddate", "hubspot_owner_id", "hs_object_id"]
-# api reference 2.1: what the marts need from each object; override per type with sources.hubspot.properties
-DEFAULT_PROPERTIES: dict[str, list[str]] = {
-    "contacts": ["firstname", "lastname", "email", "phone", "company", "associatedcompanyid", "jobtitle",
-                 "lifecyclestage", "hs_email_optout", "createdate", "lastmodifieddate", "hs_object_id"],
-    "companies": ["name", "domain", "industry", "city", "country", "numberofemployees", "createdate",
-                  "hs_lastmodifieddate", "hs_object_id"],
-    "calls": [*_ENGAGEMENT_COMMON, "hs_call_title", "hs_call_body", "hs_call_direction", "hs_call_duration",
-              "hs_call_status"],
-    "emails": [*_ENGAGEMENT_COMMON, "hs_email_subject", "hs_email_text", "hs_email_direction", "hs_email_status"],
-    "meetings": [*_ENGAGEMENT_COMMON, "hs_meeting_title", "hs_meeting_body", "hs_meeting_start_time",
-                 "hs_meeting_end_time", "hs_meeting_outcome"],
-    "notes": [*_ENGAGEMENT_COMMON, "hs_note_body"],
-    "tasks": [*_ENGAGEMENT_COMMON, "hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_priority",
-              "hs_task_type"],
-}
-DATE_PROPERTIES = {"createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_createdate", "hs_timestamp",
-                   "hs_meeting_start_time", "hs_meeting_end_time"}
-MAX_BATCH_INPUTS = 1000
-# the sandbox (like HubSpot) answers 414 on long query strings; a comma costs 3 characters once encoded
-MAX_PROPERTIES_QUERY_CHARS = 1500
-
 
 def cursor_property(object_type: str) -> str:
     """Contacts are modified-dated by `lastmodifieddate`, every other object by `hs_lastmodifieddate`."""

@@ -6,22 +6,19 @@ from collections.abc import Iterator
 
 import dlt
 
-from pipelines.common import cli
 from pipelines.common.incremental_window import LagWindowFilter, content_hash, iso_ms
-from pipelines.notion_client import HabitDataSource, discover, flatten_page, notion_client, query_pages
-
-NOTION_VERSION = "2025-09-03"
-EPOCH = "1970-01-01T00:00:00.000Z"
+from pipelines.notion.client import HabitDataSource, discover, flatten_page, notion_client, query_pages
+from pipelines.notion.settings import API_BASE_URL, EPOCH, LAG_SECONDS, NOTION_VERSION
 
 
-@dlt.source(name="notion")
+@dlt.source(name="notion", section="notion")
 def notion_source(
     databases: dict[str, str] = dlt.config.value,
     api_token: str = dlt.secrets.value,
-    api_base_url: str = "https://api.notion.com/v1",
+    api_base_url: str = API_BASE_URL,
     notion_version: str = NOTION_VERSION,
     date_property: str | None = None,
-    lag_seconds: int = 120,
+    lag_seconds: int = LAG_SECONDS,
 ):
     """Habit databases keyed by frequency (`{"daily": "<database id>", ...}`) from config; token from secrets."""
     client = notion_client(api_base_url, api_token, notion_version)
@@ -72,6 +69,3 @@ def notion__habit_pages(
                 yield row
     seen.save(window_start=iso_ms(newest, last_edited_time.lag or 0))
 
-
-if __name__ == "__main__":
-    raise SystemExit(cli.main("notion", notion_source))

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dlt
+from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client import RESTClient
 
-from pipelines.common import cli
 from pipelines.common.incremental_window import LagWindowFilter, iso_ms
-from pipelines.hubspot_client import (
-    ENGAGEMENT_TYPES,
+from pipelines.hubspot.client import (
     engagement_associations,
     flatten,
     hubspot_client,
@@ -19,70 +18,63 @@ from pipelines.hubspot_client import (
     properties_for,
     search_modified,
 )
+from pipelines.hubspot.settings import (
+    API_BASE_URL,
+    ENGAGEMENT_TYPES,
+    EPOCH,
+    LAG_SECONDS,
+    OBJECT_TABLES,
+    SEARCH_PAGE_SIZE,
+    SEARCH_RESULT_CAP,
+)
 
-EPOCH = "1970-01-01T00:00:00.000Z"
 _META_COLUMNS = {"created_at": {"data_type": "text"}, "updated_at": {"data_type": "text"},
                  "archived_at": {"data_type": "text"}, "is_deleted": {"data_type": "bool"},
                  "invalid_reason": {"data_type": "text"}, "content_hash": {"data_type": "text"}}
 
 
-@dlt.source(name="hubspot")
+@dlt.source(name="hubspot", section="hubspot")
 def hubspot_source(
     api_token: str = dlt.secrets.value,
-    api_base_url: str = "https://api.hubapi.com",
+    api_base_url: str = API_BASE_URL,
     properties: dict[str, list[str]] | None = None,
-    lag_seconds: int = 300,
-    search_result_cap: int = 10_000,
-    search_page_size: int = 200,
+    lag_seconds: int = LAG_SECONDS,
+    search_result_cap: int = SEARCH_RESULT_CAP,
+    search_page_size: int = SEARCH_PAGE_SIZE,
 ):
     """Contacts, companies and engagements; `properties` ({"contacts": [...], ...}) replaces the defaults per type."""
     client = hubspot_client(api_base_url, api_token)
     search = {"cap": search_result_cap, "page_size": search_page_size}
-    props = {t: properties_for(t, properties) for t in ("contacts", "companies", *ENGAGEMENT_TYPES)}
-    resources = (
-        hubspot__contacts(client, props["contacts"], search, _cursor(lag_seconds)),
-        hubspot__companies(client, props["companies"], search, _cursor(lag_seconds)),
-        hubspot__engagements(client, {t: props[t] for t in ENGAGEMENT_TYPES}, search, _cursor(lag_seconds)),
-    )
-    # every property stays a string column even when no value has been seen yet (staging casts them)
-    columns = {"contacts": props["contacts"], "companies": props["companies"],
-               "engagements": [p for t in ENGAGEMENT_TYPES for p in props[t]]}
-    for resource, names in zip(resources, columns.values(), strict=True):
-        resource.apply_hints(columns={**{n: {"data_type": "text", "nullable": True} for n in names}, **_META_COLUMNS})
-    return resources
+    return [crm_resource(table, client, {t: properties_for(t, properties) for t in object_types}, search, lag_seconds)
+            for table, object_types in OBJECT_TABLES.items()]
 
 
-def _cursor(lag_seconds: int):
-    return dlt.sources.incremental("updated_at", initial_value=EPOCH, lag=lag_seconds, primary_key=())
+def crm_resource(table: str, client: RESTClient, properties: dict[str, list[str]], search: dict,
+                 lag_seconds: int) -> DltResource:
+    """The one definition behind every raw.hubspot__<table>: records of `properties`' object types modified since
+    the cursor minus a lag (search API), plus archived ones marked is_deleted; merged on id.
 
-
-@dlt.resource(primary_key="id", write_disposition="merge")
-def hubspot__contacts(
-    client: RESTClient, properties: list[str], search: dict,
-    updated_at=dlt.sources.incremental("updated_at", initial_value=EPOCH),
-) -> Iterator[dict]:
-    """Contacts modified since the cursor minus a lag (search API), plus archived ones marked is_deleted."""
-    yield from _changed(client, {"contacts": properties}, search, updated_at)
-
-
-@dlt.resource(primary_key="id", write_disposition="merge")
-def hubspot__companies(
-    client: RESTClient, properties: list[str], search: dict,
-    updated_at=dlt.sources.incremental("updated_at", initial_value=EPOCH),
-) -> Iterator[dict]:
-    """Companies modified since the cursor minus a lag, plus archived ones marked is_deleted."""
-    yield from _changed(client, {"companies": properties}, search, updated_at)
-
-
-@dlt.resource(primary_key="id", write_disposition="merge")
-def hubspot__engagements(
-    client: RESTClient, properties: dict[str, list[str]], search: dict,
-    updated_at=dlt.sources.incremental("updated_at", initial_value=EPOCH),
-) -> Iterator[dict]:
-    """Calls, emails, meetings, notes and tasks in one table (`engagement_type`), each with its contacts and
+    Every property stays a string column even when no value has been seen yet (staging casts them).
+    Engagements (calls, emails, meetings, notes, tasks in one table, `engagement_type`) carry their contacts and
     companies as the nested table hubspot__engagements__associations (v4 associations, read only for changed rows).
     """
-    for batch in _batched(_changed(client, properties, search, updated_at), 1000):
+    columns = {n: {"data_type": "text", "nullable": True} for props in properties.values() for n in props}
+    resource = dlt.resource(_records, name=f"hubspot__{table}", primary_key="id", write_disposition="merge",
+                            columns={**columns, **_META_COLUMNS})
+    return resource(client, properties, search, dlt.sources.incremental(
+        "updated_at", initial_value=EPOCH, lag=lag_seconds, primary_key=()))
+
+
+def _records(client: RESTClient, properties: dict[str, list[str]], search: dict,
+             updated_at=dlt.sources.incremental("updated_at", initial_value=EPOCH)) -> Iterator[dict]:
+    if set(properties) <= set(ENGAGEMENT_TYPES):
+        yield from _with_associations(client, properties, search, updated_at)
+    else:
+        yield from _changed(client, properties, search, updated_at)
+
+
+def _with_associations(client: RESTClient, properties: dict[str, list[str]], search: dict, cursor) -> Iterator[dict]:
+    for batch in _batched(_changed(client, properties, search, cursor), 1000):
         for engagement_type in ENGAGEMENT_TYPES:
             live = [r["id"] for r in batch if r["engagement_type"] == engagement_type and not r["is_deleted"]]
             links = engagement_associations(client, engagement_type, live) if live else {}
@@ -121,6 +113,3 @@ def _batched(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
     if batch:
         yield batch
 
-
-if __name__ == "__main__":
-    raise SystemExit(cli.main("hubspot", hubspot_source))

@@ -8,28 +8,26 @@ from datetime import UTC, date, datetime, timedelta
 import dlt
 import pyarrow as pa
 
-from pipelines.common import cli
-from pipelines.common.settings import REPO_ROOT
-from pipelines.common.token_store import open_token_store
-from pipelines.fitbit_client import BudgetSpent, FitbitClient, RequestBudget, report_budget_stop
-from pipelines.fitbit_records import STAGE_LEVELS, keys_not_null, sleep_row
+from pipelines.fitbit.client import BudgetSpent, FitbitClient, RequestBudget, report_budget_stop
+from pipelines.fitbit.records import STAGE_LEVELS, keys_not_null, sleep_row
+from pipelines.fitbit.settings import API_BASE_URL, DEFAULT_TOKEN_STORE_PATH, HOURLY_BUDGET, REPULL_DAYS, START_DATE
+from pipelines.fitbit.tokens import open_token_store
 
 LOCAL_TS = {"data_type": "timestamp", "timezone": False}
-DEFAULT_TOKEN_STORE_PATH = str(REPO_ROOT / "data" / "fitbit_tokens.json")
 
 
-@dlt.source(name="fitbit")
+@dlt.source(name="fitbit", section="fitbit")
 def fitbit_source(
     client_id: str = dlt.secrets.value,
     client_secret: str = dlt.secrets.value,
     refresh_token: str | None = dlt.secrets.value,
-    api_base_url: str = "https://api.fitbit.com",
+    api_base_url: str = API_BASE_URL,
     token_store: str | None = None,
     token_store_path: str = DEFAULT_TOKEN_STORE_PATH,
-    start_date: str = "2025-01-01",
+    start_date: str = START_DATE,
     end_date: str | None = None,
-    repull_days: int = 3,
-    hourly_budget: int = 150,
+    repull_days: int = REPULL_DAYS,
+    hourly_budget: int = HOURLY_BUDGET,
 ):
     """Sleep, daily steps, resting heart rate, per-second heart rate and weight, walked in date windows.
 
@@ -179,6 +177,3 @@ def fitbit__heart_rate_intraday(client: FitbitClient, span: Span) -> Iterator[pa
     except BudgetSpent:
         _stopped(client, "fitbit__heart_rate_intraday")
 
-
-if __name__ == "__main__":
-    raise SystemExit(cli.main("fitbit", fitbit_source))

@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.common.http import SourceError
-from pipelines.fitbit_records import sleep_row
+from pipelines.common.errors import SourceError
+from pipelines.fitbit.records import sleep_row
 
 # file name -> kind; everything else in a Takeout (profile, badges, other products) is ignored
 _KINDS = re.compile(r"^(sleep|steps|heart_rate|resting_heart_rate|weight)-\d{4}-\d{2}-\d{2}\.json$")

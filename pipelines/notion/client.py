@@ -10,10 +10,10 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from requests import HTTPError
 
-from pipelines.common.http import SourceError, counting_client
+from pipelines.common.errors import SourceError
+from pipelines.common.http import counting_client
 from pipelines.common.incremental_window import content_hash
-
-FREQUENCIES = ("daily", "weekly", "monthly")
+from pipelines.notion.settings import FREQUENCIES
 
 
 @dataclass

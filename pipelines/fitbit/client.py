@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import requests
 from requests.auth import AuthBase
 
-from pipelines.common.http import SourceError, counting_client
-from pipelines.common.token_store import TokenSet, TokenStore, fresh_tokens
+from pipelines.common.errors import SourceError
+from pipelines.common.http import counting_client
+from pipelines.fitbit.tokens import TokenSet, TokenStore, fresh_tokens
 
 
 class BudgetSpent(Exception):

@@ -1,0 +1,5 @@
+"""The Fitbit/Google Takeout export import -> raw.fitbit__* (`python -m pipelines.fitbit_export`)."""
+
+from pipelines.fitbit.export.source import SOURCE, fitbit_export_source, main
+
+__all__ = ["SOURCE", "fitbit_export_source", "main"]
