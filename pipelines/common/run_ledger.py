@@ -15,6 +15,7 @@ import dlt
 
 from pipelines.common.full_refresh import RunMode
 from pipelines.common.http import api_requests
+from pipelines.common.rejected import rejected_counts
 from pipelines.common.settings import destination, destination_name, pipelines_dir, raw_dataset
 
 LEDGER_PIPELINE = "run_ledger"
@@ -31,6 +32,8 @@ COLUMNS = {
     "status": {"data_type": "text", "nullable": False},
     "rows_per_table": {"data_type": "text"},
     "total_rows": {"data_type": "bigint"},
+    "rejected_records": {"data_type": "bigint"},
+    "rejected_per_entity": {"data_type": "text"},
     "api_requests": {"data_type": "bigint"},
     "api_retries": {"data_type": "bigint"},
     "load_ids": {"data_type": "text"},
@@ -77,6 +80,7 @@ def build_row(run: LedgerRun, error: str | None) -> dict:
     if run.info is not None:
         load_ids = list(run.info.loads_ids)
     requests, retried = api_requests(run.source)
+    rejects = rejected_counts(run.source)
     return {
         "run_id": trace.transaction_id if trace is not None else uuid.uuid4().hex,
         "source": run.source,
@@ -87,6 +91,8 @@ def build_row(run: LedgerRun, error: str | None) -> dict:
         "status": "failed" if error is not None else "success",
         "rows_per_table": json.dumps(rows, sort_keys=True),
         "total_rows": sum(rows.values()),
+        "rejected_records": sum(rejects.values()),
+        "rejected_per_entity": json.dumps(rejects, sort_keys=True),
         "api_requests": requests,
         "api_retries": retried,
         "load_ids": json.dumps(load_ids),
