@@ -65,7 +65,10 @@ def build_router(store: NotionStore, traffic: Traffic, token: str) -> APIRouter:
 
     @router.post("/data_sources/{data_source_id}/query")
     async def query(data_source_id: str, request: Request):
-        if (err := guard(request, "POST /v1/data_sources/query")) is not None:
+        # `filter_properties` (repeatable query parameter): only those properties come back in each page
+        only = request.query_params.getlist("filter_properties") or None
+        endpoint = "POST /v1/data_sources/query" + ("?filter_properties" if only else "")
+        if (err := guard(request, endpoint)) is not None:
             return err
         try:
             body = await request.json() if await request.body() else {}
@@ -90,7 +93,7 @@ def build_router(store: NotionStore, traffic: Traffic, token: str) -> APIRouter:
             start = ids.index(body["start_cursor"])
         chunk = pages[start : start + page_size]
         has_more = start + page_size < len(pages)
-        out = {"object": "list", "results": [store.render_page(p) for p in chunk],
+        out = {"object": "list", "results": [store.render_page(p, only) for p in chunk],
                "next_cursor": pages[start + page_size].id if has_more else None, "has_more": has_more,
                "type": "page_or_data_source", "page_or_data_source": {}, "request_id": str(uuid.uuid4())}
         if incomplete:

@@ -47,6 +47,9 @@ class NotionStore:
         self.ws = workspace
         self.result_cap = result_cap
         self.shared_databases = {ds.database_id for ds in workspace.data_sources.values()}
+        # page id -> top-level fields served instead of the real ones (fault injection: malformed records);
+        # filters and sorts still use the page's true values
+        self.malformed: dict[str, dict] = {}
         self._lock = threading.RLock()
 
     # ---- reads -------------------------------------------------------------------------------
@@ -75,17 +78,22 @@ class NotionStore:
                 "database_parent": {"type": "workspace", "workspace": True},
                 "created_time": iso(ds.created_time), "last_edited_time": iso(ds.created_time)}
 
-    def render_page(self, page: Page) -> dict:
+    def render_page(self, page: Page, only_properties: list[str] | None = None) -> dict:
+        """A page as the API returns it; `only_properties` (ids or names) is the `filter_properties` parameter."""
         ds = self.ws.data_sources[page.data_source_id]
         props = {}
         for pid, spec in ds.properties.items():
+            if only_properties is not None and pid not in only_properties and spec.name not in only_properties:
+                continue
             v = page.values.get(pid)
             if spec.type == "title":
                 value: object = _rich_text(str(v or ""))
             elif spec.type == "rich_text":
                 value = _rich_text(str(v or ""))
             elif spec.type == "date":
-                value = {"start": v, "end": None, "time_zone": None} if v else None
+                # a dict is a range or a zoned date set by a test: {"start", "end", "time_zone"}
+                value = ({"start": None, "end": None, "time_zone": None, **v} if isinstance(v, dict)
+                         else {"start": v, "end": None, "time_zone": None} if v else None)
             elif spec.type == "checkbox":
                 value = bool(v)
             elif spec.type == "select":
@@ -95,14 +103,15 @@ class NotionStore:
             else:
                 value = v
             props[spec.name] = {"id": pid, "type": spec.type, spec.type: value}
-        return {"object": "page", "id": page.id, "created_time": iso(page.created_time),
-                "last_edited_time": iso(page.last_edited_time),
-                "created_by": {"object": "user", "id": "synthetic-person"},
-                "last_edited_by": {"object": "user", "id": "synthetic-person"},
-                "cover": None, "icon": None,
-                "parent": {"type": "data_source_id", "data_source_id": ds.id, "database_id": ds.database_id},
-                "archived": page.in_trash, "in_trash": page.in_trash, "properties": props,
-                "url": f"https://www.notion.so/{page.id.replace('-', '')}", "public_url": None}
+        rendered = {"object": "page", "id": page.id, "created_time": iso(page.created_time),
+                    "last_edited_time": iso(page.last_edited_time),
+                    "created_by": {"object": "user", "id": "synthetic-person"},
+                    "last_edited_by": {"object": "user", "id": "synthetic-person"},
+                    "cover": None, "icon": None,
+                    "parent": {"type": "data_source_id", "data_source_id": ds.id, "database_id": ds.database_id},
+                    "archived": page.in_trash, "in_trash": page.in_trash, "properties": props,
+                    "url": f"https://www.notion.so/{page.id.replace('-', '')}", "public_url": None}
+        return {**rendered, **self.malformed.get(page.id, {})}
 
     def query(self, data_source_id: str, body: dict) -> list[Page] | None:
         """All pages matching the body's filter and sorts (paging is the router's job)."""
@@ -111,9 +120,11 @@ class NotionStore:
             return None
         with self._lock:
             pages = [p for p in self.ws.pages.values() if p.data_source_id == ds.id]
-            # `in_trash: true` includes trashed pages alongside live ones (the pipeline reads the flag)
-            if not body.get("in_trash", body.get("archived", False)):
-                pages = [p for p in pages if not p.in_trash]
+            # Live pages only, unless the body asks for the trash: then *only* trashed pages, the reading
+            # api-reference 1.3 documents (third-party SDK docs for `in_trash: true`, the 2026-07-15
+            # changelog for `is_archived`). A loader that sends the flag expecting both sets loses the live one.
+            wants_trash = any(body.get(flag) for flag in ("in_trash", "archived", "is_archived"))
+            pages = [p for p in pages if p.in_trash == wants_trash]
             if body.get("filter"):
                 pages = [p for p in pages if _matches(body["filter"], p, ds)]
             return _sorted(pages, body.get("sorts") or [], ds)
@@ -139,6 +150,13 @@ class NotionStore:
             page.in_trash = True
             page.last_edited_time = (at or self.now()).replace(second=0, microsecond=0)
             return page
+
+    def malform_page(self, page_id: str, **fields: object) -> None:
+        """Serve these top-level fields for the page from now on, e.g. `last_edited_time=None`."""
+        with self._lock:
+            if page_id not in self.ws.pages:
+                raise KeyError(page_id)
+            self.malformed.setdefault(page_id, {}).update(fields)
 
     def rename_property(self, data_source_id: str, old_name: str, new_name: str) -> str:
         """Rename a column. Like Notion, this does not touch any page's last_edited_time."""
@@ -187,6 +205,7 @@ def _matches(f: dict, page: Page, ds: DataSource) -> bool:
             return bool(value) == bool(f["checkbox"]["equals"])
         if spec.type == "date":
             cond = f["date"]
+            value = value.get("start") if isinstance(value, dict) else value
             return all(_TS_OPS[op](parse_ts(value), parse_ts(arg)) for op, arg in cond.items() if value)
         raise QueryError(f"Filtering on {spec.type} is not supported by the sandbox")
     raise QueryError("body.filter should be a timestamp, property or compound filter")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import dlt
 
-from pipelines.common.incremental_window import LagWindowFilter, content_hash, iso_ms
-from pipelines.notion.client import HabitDataSource, discover, flatten_page, notion_client, query_pages
-from pipelines.notion.settings import API_BASE_URL, EPOCH, LAG_SECONDS, NOTION_VERSION
+from pipelines.common.errors import SourceError
+from pipelines.common.incremental_window import content_hash
+from pipelines.common.rejected import reject
+from pipelines.notion import loaded_rows
+from pipelines.notion.client import HabitDataSource, discover, list_page_ids, notion_client, query_pages
+from pipelines.notion.cursors import DataSourceCursor, data_source_cursors
+from pipelines.notion.pages import TEXT_COLUMNS, flatten_page
+from pipelines.notion.settings import API_BASE_URL, LAG_SECONDS, NOTION_VERSION, RECONCILE
+
+LOG = "[notion]"
 
 
 @dlt.source(name="notion", section="notion")
@@ -19,53 +26,133 @@ def notion_source(
     notion_version: str = NOTION_VERSION,
     date_property: str | None = None,
     lag_seconds: int = LAG_SECONDS,
+    reconcile: str = RECONCILE,
 ):
-    """Habit databases keyed by frequency (`{"daily": "<database id>", ...}`) from config; token from secrets."""
+    """Habit databases keyed by frequency (`{"daily": "<database id>", ...}`) from config; token from secrets.
+
+    `reconcile`: how often deletions are looked for, "every_run" (default), "off", or N (every N-th run).
+    """
+    every = reconcile_every(reconcile)
+    # property values stay text: without this dlt types a column by its first value, and a datetime
+    # date ("2024-05-01T07:30:00.000+02:00") would make it a timestamp and send every other value aside
+    dlt.current.source_schema().update_preferred_types({f"re:^{column}$": "text" for column in TEXT_COLUMNS})
     client = notion_client(api_base_url, api_token, notion_version)
     data_sources = discover(client, databases, date_property)
     return (
         notion__data_sources(data_sources),
-        notion__habit_pages(client, data_sources, dlt.sources.incremental(
-            "last_edited_time", initial_value=EPOCH, lag=lag_seconds, primary_key=())),
+        notion__habit_pages(client, data_sources, lag_seconds, every),
     )
+
+
+def reconcile_every(setting: str | int) -> int:
+    """`sources.notion.reconcile` as "reconcile every N-th run" (0: never)."""
+    text = str(setting).strip().lower().replace("-", "_")
+    if text in ("every_run", "always", "1"):
+        return 1
+    if text in ("off", "never", "0", "false", "none"):
+        return 0
+    if text.isdigit():
+        return int(text)
+    raise SourceError(f"sources.notion.reconcile = {setting!r} is not 'every_run', 'off' or a number N "
+                      "(reconcile every N-th run)")
 
 
 @dlt.resource(primary_key="data_source_id", write_disposition="merge")
 def notion__data_sources(data_sources: list[HabitDataSource]) -> Iterator[dict]:
     """The current schema of each habit data source: property id -> current name (renames show here).
 
-    Re-read every run (three cheap GETs); loaded only when a schema changed.
+    Re-read every run (three cheap GETs). A data source is loaded when its schema changed, or when raw
+    does not hold exactly one complete row with its current schema (a load killed half-way, a table
+    edited by hand): the merge on data_source_id then replaces whatever is there.
     """
     state = dlt.current.resource_state()
-    hashes: dict[str, str] = state.setdefault("schema_hashes", {})
-    for ds in data_sources:
-        row = {"data_source_id": ds.data_source_id, "database_id": ds.database_id, "frequency": ds.frequency,
-               "title": ds.title, "properties": [{**p, "data_source_id": ds.data_source_id} for p in ds.properties]}
-        digest = content_hash(row)
-        if hashes.get(ds.data_source_id) != digest:
-            hashes[ds.data_source_id] = digest
+    loaded: dict[str, str] = state.setdefault("loaded_schema_hashes", {})
+    rows = [_data_source_row(ds) for ds in data_sources]
+    in_raw: dict[str, list[tuple[str | None, int]]] | None = {}
+    if any(loaded.get(r["data_source_id"]) == r["schema_hash"] for r in rows):
+        try:
+            in_raw = loaded_rows.data_source_rows()
+        except loaded_rows.RawTablesUnreadable:
+            in_raw = None  # cannot check: send them all, the merge makes that harmless
+    for row in rows:
+        ds_id, digest = row["data_source_id"], row["schema_hash"]
+        intact = in_raw is not None and in_raw.get(ds_id) == [(digest, len(row["properties"]))]
+        if loaded.get(ds_id) != digest or not intact:
+            loaded[ds_id] = digest
             yield row
+
+
+def _data_source_row(ds: HabitDataSource) -> dict:
+    row = {"data_source_id": ds.data_source_id, "database_id": ds.database_id, "frequency": ds.frequency,
+           "title": ds.title, "properties": [{**p, "data_source_id": ds.data_source_id} for p in ds.properties]}
+    return {**row, "schema_hash": content_hash(row)}
 
 
 @dlt.resource(primary_key="page_id", write_disposition="merge")
 def notion__habit_pages(
     client,
     data_sources: list[HabitDataSource],
-    last_edited_time=dlt.sources.incremental("last_edited_time", initial_value=EPOCH),
+    lag_seconds: int = LAG_SECONDS,
+    reconcile_every: int = 1,
 ) -> Iterator[dict]:
-    """Habit pages edited since the cursor minus a lag (Notion rounds edit times to the minute).
+    """Live habit pages, each data source read from its own last_edited_time cursor (kept in resource state).
 
-    Trashed pages come back with is_deleted = true. Rows re-read inside the lag window are dropped
-    when their content hash is unchanged, so a run with nothing new loads nothing.
+    Rows re-read inside the lag window (Notion rounds edit times to the minute) are dropped when their
+    content hash is unchanged, so a run with nothing new loads nothing. A page that cannot be read goes
+    to raw.notion__rejected. Deletions: an id-only reconcile of each data source (every N-th run) marks
+    pages raw holds as live, and Notion no longer lists, is_deleted = true, keeping their last content.
     """
-    seen = LagWindowFilter(dlt.current.resource_state())
-    floor = iso_ms(last_edited_time.last_value)
-    newest = floor
-    for ds in data_sources:
-        for page in query_pages(client, ds, floor):
-            row = flatten_page(page, ds)
-            newest = max(newest, row["last_edited_time"])
-            if seen.is_new(row["content_hash"], row["last_edited_time"]):
-                yield row
-    seen.save(window_start=iso_ms(newest, last_edited_time.lag or 0))
+    cursors, notes = data_source_cursors(dlt.current.resource_state(), dlt.current.source_state(),
+                                         data_sources, lag_seconds)
+    for note in notes:
+        print(f"{LOG} {note}")
+    loaded_now: set[str] = set()
+    for cursor in cursors:
+        print(f"{LOG} {cursor.describe()}")
+        yield from _changed_pages(client, cursor, loaded_now)
+    for cursor in cursors:
+        reconciled = False
+        if cursor.reconcile_due(reconcile_every):
+            reconciled = yield from _reconcile(client, cursor.ds, loaded_now)
+        cursor.save(reconciled)
 
+
+def _changed_pages(client, cursor: DataSourceCursor, loaded_now: set[str]) -> Iterator[dict]:
+    ds = cursor.ds
+    for page in query_pages(client, ds, cursor.floor):
+        key = page.get("id") if isinstance(page, dict) else None
+        try:
+            row = flatten_page(page, ds)
+        except Exception as exc:  # noqa: BLE001 - one bad page never blocks the source (design: rejected records)
+            yield reject("notion", "habit_pages", f"{type(exc).__name__}: {exc}", page, key=key,
+                         origin=ds.query_endpoint)
+            continue
+        if cursor.is_new(row):
+            loaded_now.add(row["page_id"])
+            yield row
+
+
+def _reconcile(client, ds: HabitDataSource, loaded_now: set[str]) -> Generator[dict, None, bool]:
+    """Tombstones for pages raw holds as live that a complete id-only listing no longer has; True when complete.
+
+    Nothing is marked deleted unless the listing reached its end (has_more false) with no error and
+    no result-cap warning, and raw could be read. A page loaded earlier in this run is left for the next
+    reconcile, so one load never holds two versions of it.
+    """
+    listing = list_page_ids(client, ds)
+    if listing.incomplete:
+        print(f"{LOG} {ds.label}: reconcile incomplete ({listing.incomplete}): nothing marked deleted, "
+              "it runs again next time")
+        return False
+    try:
+        gone = sorted(loaded_rows.live_page_ids(ds.data_source_id) - listing.ids - loaded_now)
+        previous = loaded_rows.page_rows(gone)
+    except loaded_rows.RawTablesUnreadable as exc:
+        print(f"{LOG} {ds.label}: reconcile could not read raw ({exc}): nothing marked deleted")
+        return False
+    for page_id in gone:
+        row = previous.get(page_id) or {"page_id": page_id, "database_id": ds.database_id,
+                                        "data_source_id": ds.data_source_id, "frequency": ds.frequency}
+        yield {**row, "is_deleted": True}
+    print(f"{LOG} {ds.label}: reconcile: {len(listing.ids)} live pages in Notion, {len(gone)} marked deleted")
+    return True

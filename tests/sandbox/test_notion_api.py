@@ -69,19 +69,62 @@ def test_query_pages_through_every_live_page_with_minute_timestamps(api, sandbox
     assert sandbox_server.sandbox.traffic.count("notion", "POST /v1/data_sources/query") == calls
 
 
-def test_last_edited_filter_and_in_trash(api, sandbox_server):
+def test_last_edited_filter_returns_live_pages_in_edit_order(api, sandbox_server):
     ds = _daily(sandbox_server)
-    pages = [p for p in sandbox_server.sandbox.notion.ws.pages.values() if p.data_source_id == ds.id]
+    pages = [p for p in sandbox_server.sandbox.notion.ws.pages.values() if p.data_source_id == ds.id and not p.in_trash]
     cutoff = sorted(p.last_edited_time for p in pages)[-10]
     stamp = cutoff.strftime("%Y-%m-%dT%H:%M:00.000Z")
     body = {"filter": {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": stamp}},
-            "sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}], "in_trash": True}
+            "sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}]}
     results = api.post(f"/data_sources/{ds.id}/query", json=body).json()["results"]
     assert len(results) == sum(1 for p in pages if p.last_edited_time >= cutoff)
+    assert not any(r["in_trash"] for r in results)
     assert [r["last_edited_time"] for r in results] == sorted(r["last_edited_time"] for r in results)
     after = api.post(f"/data_sources/{ds.id}/query", json={
         "filter": {"timestamp": "last_edited_time", "last_edited_time": {"after": stamp}}}).json()["results"]
     assert len(after) < len(results)
+
+
+@pytest.mark.parametrize("flag", ["in_trash", "is_archived"])
+def test_trash_flag_in_the_query_returns_only_trashed_pages(api, sandbox_server, flag):
+    """api-reference 1.3: `in_trash: true` returns *only* trashed pages (`is_archived` likewise), not both sets."""
+    ds = _daily(sandbox_server)
+    store = sandbox_server.sandbox.notion
+    trashed = {p.id for p in store.ws.pages.values() if p.data_source_id == ds.id and p.in_trash}
+    assert trashed
+    results = api.post(f"/data_sources/{ds.id}/query", json={flag: True}).json()["results"]
+    assert {r["id"] for r in results} == trashed
+    assert all(r["in_trash"] for r in results)
+
+    live = next(p for p in store.ws.pages.values() if p.data_source_id == ds.id and not p.in_trash)
+    store.trash_page(live.id)
+    assert live.id in {r["id"] for r in api.post(f"/data_sources/{ds.id}/query", json={flag: True}).json()["results"]}
+    everything_live = api.post(f"/data_sources/{ds.id}/query", json={"page_size": 100}).json()
+    assert live.id not in {r["id"] for r in everything_live["results"]}
+
+
+def test_filter_properties_returns_only_those_properties(api, sandbox_server):
+    ds = _daily(sandbox_server)
+    page = api.post(f"/data_sources/{ds.id}/query", params={"filter_properties": "title"},
+                    json={"page_size": 5}).json()["results"][0]
+    assert list(page["properties"]) == ["Name"] and page["properties"]["Name"]["id"] == "title"
+    assert {"id", "in_trash", "last_edited_time"} <= set(page)
+    date_id = ds.prop_by_name("Date").id
+    both = api.post(f"/data_sources/{ds.id}/query", params=[("filter_properties", "title"), ("filter_properties", date_id)],
+                    json={"page_size": 5}).json()["results"][0]
+    assert set(both["properties"]) == {"Name", "Date"}
+    traffic = sandbox_server.sandbox.traffic
+    assert traffic.count("notion", "POST /v1/data_sources/query?filter_properties") == 2
+
+
+def test_malformed_page_knob_serves_the_broken_field(api, sandbox_server):
+    ds = _daily(sandbox_server)
+    store = sandbox_server.sandbox.notion
+    page = next(p for p in store.ws.pages.values() if p.data_source_id == ds.id and not p.in_trash)
+    store.malform_page(page.id, last_edited_time=None)
+    oldest_first = {"page_size": 5, "sorts": [{"timestamp": "created_time", "direction": "ascending"}]}
+    served = [r for r in api.post(f"/data_sources/{ds.id}/query", json=oldest_first).json()["results"] if r["id"] == page.id]
+    assert [r["last_edited_time"] for r in served] == [None]
 
 
 def test_page_size_over_100_is_rejected(api, sandbox_server):
