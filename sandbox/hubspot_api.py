@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from sandbox.hubspot_store import ASSOCIATION_TYPE_IDS, HubSpotStore, SearchError, object_type
+from sandbox.hubspot_store import (
+    ASSOCIATION_TYPE_IDS,
+    HubSpotStore,
+    SearchError,
+    decode_after,
+    encode_after,
+    object_type,
+)
 from sandbox.traffic import Traffic
 
 MAX_LIST_LIMIT = 100
@@ -39,8 +47,9 @@ def _rate_headers(traffic: Traffic) -> dict[str, str]:
 def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter:
     router = APIRouter()
 
-    def guard(request: Request, endpoint: str) -> JSONResponse | None:
+    def guard(request: Request, endpoint: str) -> Response | None:
         traffic.record("hubspot", endpoint)
+        store.log_request(endpoint)
         refused = traffic.check("hubspot")
         if refused:
             status, wait = refused
@@ -49,6 +58,11 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
                         "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
                         "policyName": "TEN_SECONDLY_ROLLING", "requestId": str(uuid.uuid4())}
                 return JSONResponse(body, status_code=429, headers={**_rate_headers(traffic), "Retry-After": str(wait)})
+            if status in (502, 503, 504):
+                # answered by the gateway in front of the API: an HTML page, no JSON error body, no category
+                phrase = f"{status} {HTTPStatus(status).phrase}"
+                return Response(f"<html><head><title>{phrase}</title></head><body><h1>{phrase}</h1></body></html>",
+                                status_code=status, media_type="text/html")
             return hubspot_error(status, "INTERNAL_ERROR", "internal error")
         if request.headers.get("authorization", "") != f"Bearer {token}":
             return hubspot_error(401, "INVALID_AUTHENTICATION",
@@ -80,7 +94,8 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
         q = request.query_params
         try:
             limit = min(int_param(q.get("limit"), 10, "limit"), MAX_LIST_LIMIT)
-            after = int_param(q.get("after"), 0, "after")
+            # list cursors are opaque tokens (api reference 2.6): the id they encode is the sandbox's business
+            after = decode_after(q["after"]) if q.get("after") else 0
         except SearchError as e:
             return hubspot_error(400, "VALIDATION_ERROR", str(e))
         props = [p for p in (q.get("properties") or "").split(",") if p] or None
@@ -90,7 +105,7 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
         chunk = recs[:limit]
         body: dict = {"results": [store.render(r, props, assoc) for r in chunk]}
         if len(recs) > limit:
-            nxt = str(int(chunk[-1].id))
+            nxt = encode_after(int(chunk[-1].id))
             body["paging"] = {"next": {"after": nxt, "link": f"{request.url.path}?after={nxt}&limit={limit}"}}
         return ok(body)
 
@@ -107,7 +122,10 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
             return hubspot_error(400, "VALIDATION_ERROR", "Invalid input JSON on line 1")
         try:
             limit = int_param(body.get("limit"), 10, "limit")
-            after = int_param(body.get("after"), 0, "after")
+            if store.opaque_search_cursors and body.get("after") not in (None, ""):
+                after = decode_after(str(body["after"]))
+            else:
+                after = int_param(body.get("after"), 0, "after")
             if not 1 <= limit <= MAX_SEARCH_LIMIT:
                 raise SearchError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
             if after >= store.search_cap:
@@ -117,9 +135,14 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
         except SearchError as e:
             return hubspot_error(400, "VALIDATION_ERROR", str(e))
         window = recs[after:min(after + limit, store.search_cap)]
+        last_page = after + limit >= len(recs)
+        # search index lag: an older copy of a record served next to its current version
+        window = (store.take_stale_copies(obj_type, "first", body) if after == 0 else []) + window + (
+            store.take_stale_copies(obj_type, "last", body) if last_page else [])
         out: dict = {"total": len(recs), "results": [store.render(r, body.get("properties") or None) for r in window]}
-        if after + limit < len(recs):
-            out["paging"] = {"next": {"after": str(after + limit)}}
+        if not last_page:
+            nxt = after + limit
+            out["paging"] = {"next": {"after": encode_after(nxt) if store.opaque_search_cursors else str(nxt)}}
         return ok(out)
 
     def assoc_results(from_type: str, rec_id: str, to_type: str) -> list[dict] | None:

@@ -47,6 +47,9 @@ class CrmRecord:
     archived_at: datetime | None = None
     contact_ids: list[str] = field(default_factory=list)
     company_ids: list[str] = field(default_factory=list)
+    # system properties the API leaves out of this record's `properties` (real payloads do: a record with no
+    # `lastmodifieddate` but a top-level `updatedAt`); search still filters and sorts on the underlying date
+    omitted: set[str] = field(default_factory=set)
 
 
 @dataclass

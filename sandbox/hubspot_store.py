@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import threading
+import time
 from datetime import UTC, datetime
+from urllib.parse import quote, unquote
 
 from sandbox.hubspot_data import ENGAGEMENT_TYPES, TYPE_IDS, CrmRecord, HubSpotPortal, hs_iso
 
@@ -13,6 +17,7 @@ DEFAULT_PROPERTIES = {
     "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
 }
 ENGAGEMENT_DEFAULTS = ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]
+SYSTEM_DATES = {"createdate", "hs_createdate", "lastmodifieddate", "hs_lastmodifieddate"}
 DATE_PROPERTIES = {"createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_createdate", "hs_timestamp",
                    "hs_meeting_start_time", "hs_meeting_end_time"}
 FILTER_OPS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE"}
@@ -27,6 +32,19 @@ class SearchError(ValueError):
     """A search HubSpot would reject with 400 VALIDATION_ERROR."""
 
 
+def encode_after(offset: int) -> str:
+    """An opaque paging token shaped like HubSpot's: `"NTI1Cg%3D%3D"` is base64 of "525\\n", URL-encoded."""
+    return quote(base64.b64encode(f"{offset}\n".encode()).decode(), safe="")
+
+
+def decode_after(token: str) -> int:
+    """The position inside an `after` token (whether or not the client URL-decoded it once more)."""
+    try:
+        return int(base64.b64decode(unquote(token), validate=True).decode().strip())
+    except ValueError:
+        raise SearchError(f"'after' {token!r} is not a paging token this endpoint issued") from None
+
+
 def object_type(name: str) -> str | None:
     """Canonical type name for a path segment (`contacts`, `0-1`, `CONTACTS`), or None when unknown."""
     name = TYPE_IDS.get(name, name.lower())
@@ -36,6 +54,10 @@ def object_type(name: str) -> str | None:
 def cursor_property(obj_type: str) -> str:
     """The modified-date property search filters on: contacts differ from every other object."""
     return "lastmodifieddate" if obj_type == "contacts" else "hs_lastmodifieddate"
+
+
+def _parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def epoch_ms(value: str) -> int:
@@ -55,6 +77,13 @@ class HubSpotStore:
         self.search_cap = search_cap
         self.max_query_length = max_query_length
         self._lock = threading.RLock()
+        # list endpoints always page with opaque tokens; search pages with offsets ("200") unless this is set
+        self.opaque_search_cursors = False
+        # (monotonic time, endpoint) of every request the replica answered, for pacing tests
+        self.requests: list[tuple[float, str]] = []
+        # faults only HubSpot has (truncated bodies, slow answers are Traffic's): stale search copies, malformed records
+        self._stale: dict[tuple[str, str], list[CrmRecord]] = {}
+        self._corrupt: dict[tuple[str, str], dict] = {}
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, obj_type: str, record_id: str) -> CrmRecord:
@@ -82,10 +111,15 @@ class HubSpotStore:
         wanted = dict.fromkeys([*[n for n in names if self.has_property(rec, n)], "hs_object_id",
                                 cursor_property(rec.object_type),
                                 "createdate" if rec.object_type in ("contacts", "companies") else "hs_createdate"])
-        out = {"id": rec.id, "properties": {n: self.value(rec, n) for n in wanted},
+        out = {"id": rec.id, "properties": {n: self.value(rec, n) for n in wanted if n not in rec.omitted},
                "createdAt": hs_iso(rec.created_at), "updatedAt": hs_iso(rec.updated_at), "archived": rec.archived}
         if rec.archived and rec.archived_at:
             out["archivedAt"] = hs_iso(rec.archived_at)
+        for key, value in self._corrupt.get((rec.object_type, rec.id), {}).items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = value
         if associations:
             assoc = {}
             for to_type in associations:
@@ -97,6 +131,15 @@ class HubSpotStore:
             if assoc:
                 out["associations"] = assoc
         return out
+
+    def log_request(self, endpoint: str) -> None:
+        with self._lock:
+            self.requests.append((time.monotonic(), endpoint))
+
+    def request_times(self, endpoint_prefix: str = "") -> list[float]:
+        """When (time.monotonic()) the replica answered each request whose endpoint starts with the prefix."""
+        with self._lock:
+            return [t for t, endpoint in self.requests if endpoint.startswith(endpoint_prefix)]
 
     def associated_ids(self, rec: CrmRecord, to_type: str) -> list[str]:
         ids = rec.contact_ids if to_type == "contacts" else rec.company_ids if to_type == "companies" else []
@@ -157,6 +200,13 @@ class HubSpotStore:
                 return False
         return True
 
+    def take_stale_copies(self, obj_type: str, position: str, body: dict) -> list[CrmRecord]:
+        """The stale copies queued for the next search of `obj_type` at `position` that match its filters."""
+        with self._lock:
+            copies = self._stale.pop((obj_type, position), [])
+            groups = body.get("filterGroups") or []
+            return [c for c in copies if not groups or any(self._matches(c, g.get("filters") or []) for g in groups)]
+
     # ---- writes (what the person does in HubSpot between runs) --------------------------------
     @staticmethod
     def now() -> datetime:
@@ -178,6 +228,44 @@ class HubSpotStore:
             rec.archived, rec.archived_at = True, at or self.now()
             rec.updated_at = rec.archived_at
             return rec
+
+    def add_from_api(self, obj_type: str, payload: dict, contact_ids: list[str] | None = None,
+                     company_ids: list[str] | None = None) -> CrmRecord:
+        """Adds a record given as the API renders it (a contract fixture), so the replica serves that very shape.
+
+        System dates come from the top-level createdAt/updatedAt; the ones missing from `properties` stay missing.
+        """
+        props = dict(payload.get("properties") or {})
+        rec = CrmRecord(obj_type, str(payload["id"]),
+                        {k: v for k, v in props.items() if k not in SYSTEM_DATES and k != "hs_object_id"},
+                        _parse_iso(payload["createdAt"]), _parse_iso(payload["updatedAt"]),
+                        archived=bool(payload.get("archived")),
+                        archived_at=_parse_iso(payload["archivedAt"]) if payload.get("archivedAt") else None,
+                        contact_ids=list(contact_ids or []), company_ids=list(company_ids or []),
+                        omitted={p for p in SYSTEM_DATES if p not in props})
+        with self._lock:
+            self.portal.objects[obj_type][rec.id] = rec
+        return rec
+
+    def stale_copy(self, obj_type: str, record_id: str, position: str = "first") -> None:
+        """Search index lag: the record as it is now (call this before editing it) comes back once more in the
+        next search of its type, at the start of the first page or the end of the last page (`position`),
+        alongside its current version: one id twice in one run, with two different updatedAt."""
+        if position not in ("first", "last"):
+            raise ValueError("position is 'first' or 'last'")
+        with self._lock:
+            self._stale.setdefault((obj_type, position), []).append(copy.deepcopy(self.get(obj_type, record_id)))
+
+    def corrupt(self, obj_type: str, record_id: str, **fields: object) -> None:
+        """A malformed record: these top-level fields are served as given (None leaves the field out)."""
+        with self._lock:
+            self._corrupt[(obj_type, record_id)] = fields
+
+    def drop_associations(self) -> None:
+        """A portal where no engagement is associated with any contact or company."""
+        with self._lock:
+            for rec in self.portal.engagements():
+                rec.contact_ids, rec.company_ids = [], []
 
     def bulk_stamp(self, obj_type: str, record_ids: list[str], changes: dict[str, str | None],
                    at: datetime | None = None) -> datetime:

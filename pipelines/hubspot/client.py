@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from urllib.parse import quote
+from http import HTTPStatus
+from typing import NoReturn
+from urllib.parse import quote, urlsplit
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
-from requests import HTTPError, Response
+from requests import HTTPError, PreparedRequest, Response
+from requests.exceptions import JSONDecodeError
 
 from pipelines.common.errors import SourceError
 from pipelines.common.http import counting_client
@@ -41,38 +46,117 @@ def hubspot_client(base_url: str, token: str) -> RESTClient:
                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
 
 
-def _raise_actionable(response: Response, what: str) -> None:
+def pace_searches(client: RESTClient, throttle: SearchThrottle) -> RESTClient:
+    """Every search request of `client` waits for its slot right before it goes on the wire (retries included),
+    whichever resource sends it. A stand-in client without a session (tests) is returned as is."""
+    if not throttle.interval or not hasattr(client, "session"):
+        return client
+    adapter = client.session.get_adapter(client.base_url)
+    send = adapter.send
+
+    def paced_send(request: PreparedRequest, *args, **kwargs) -> Response:
+        if request.method == "POST" and urlsplit(request.url or "").path.endswith("/search"):
+            throttle.wait()
+        return send(request, *args, **kwargs)
+
+    adapter.send = paced_send
+    return client
+
+
+def _status_text(response: Response) -> str:
+    """`503 Service Unavailable`: the code with the reason the server sent, else the standard phrase."""
+    reason = (response.reason or "").strip()
+    if not reason:
+        try:
+            reason = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            reason = "(no reason given)"
+    return f"{response.status_code} {reason}"
+
+
+def _raise_actionable(response: Response, what: str, endpoint: str) -> NoReturn:
+    """One readable line for a refused request: what we asked for, the endpoint, and HubSpot's category when the
+    body has one (a gateway's 502/503/504 page has none: then the status text)."""
     try:
         body = response.json()
     except ValueError:
         body = {}
     category = body.get("category", "") if isinstance(body, dict) else ""
+    category = category if isinstance(category, str) else ""
+    where = f"{what} ({endpoint})"
     if response.status_code == 401:
         raise SourceError("HubSpot rejected the access token (401 INVALID_AUTHENTICATION): set sources.hubspot.api_token "
-                          "(SOURCES__HUBSPOT__API_TOKEN) to your private app's access token") from None
+                          "(SOURCES__HUBSPOT__API_TOKEN) to your service key or private app access token") from None
     if response.status_code == 403:
-        raise SourceError(f"HubSpot refused {what} (403 {category}): give the private app the scopes "
-                          "crm.objects.contacts.read and crm.objects.companies.read") from None
+        raise SourceError(f"HubSpot refused {where} (403 {category or HTTPStatus.FORBIDDEN.phrase}): give the service "
+                          "key (or private app) the scopes crm.objects.contacts.read and crm.objects.companies.read"
+                          ) from None
     if response.status_code == 414:
-        raise SourceError(f"HubSpot answered 414 URI Too Long for {what}: shorten sources.hubspot.properties") from None
-    raise SourceError(f"HubSpot answered {response.status_code} {category} for {what}") from None
+        raise SourceError(f"HubSpot answered 414 URI Too Long for {where}: shorten sources.hubspot.properties") from None
+    status = f"{response.status_code} {category}" if category else _status_text(response)
+    raise SourceError(f"HubSpot answered {status} for {where}") from None
+
+
+def _raise_not_json(exc: JSONDecodeError, what: str, endpoint: str) -> NoReturn:
+    raise SourceError(f"HubSpot sent a body that is not valid JSON for {what} ({endpoint}): {exc.msg} at character "
+                      f"{exc.pos}; the response was cut off or came from a proxy, run again") from None
+
+
+class SearchThrottle:
+    """Spaces requests at most `per_second` a second (HubSpot's search limit is about 4/s per account, api
+    reference 2.4), so searches are paced on our side instead of leaning on 429 retries. <= 0 turns it off.
+
+    One instance per source run, shared by every search; `clock` and `sleep` are injectable for tests.
+    """
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / per_second if per_second and per_second > 0 else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._next_at: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next request may go, and book its slot."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            if self._next_at is not None and now < self._next_at:
+                self._sleep(self._next_at - now)
+                now = self._next_at
+            self._next_at = now + self.interval
 
 
 class _CappedSearchPaginator(JSONResponseCursorPaginator):
-    """Search paging (`paging.next.after` into the body) that stops before asking past the result cap."""
+    """Search paging (`paging.next.after` into the body) that stops before asking past the result cap.
+
+    `after` is an opaque token (api reference 2.6): the cap is checked against the number of results seen, never
+    against the token's value.
+    """
 
     def __init__(self, cap: int):
         super().__init__(cursor_path="paging.next.after", cursor_body_path="after")
         self.cap = cap
         self.reached_cap = False
         self.pages = 0
+        self.seen = 0
 
     def update_state(self, response: Response, data=None) -> None:
         super().update_state(response, data)
         self.pages += 1
-        if self._next_reference is not None and int(self._next_reference) >= self.cap:
+        self.seen += len(data or [])
+        if self._next_reference is not None and self.seen >= self.cap:
             self.reached_cap = True
             self._next_reference = None
+
+
+def search_endpoint(object_type: str) -> str:
+    return f"POST /crm/v3/objects/{object_type}/search"
+
+
+def archived_endpoint(object_type: str) -> str:
+    return f"GET /crm/v3/objects/{object_type}?archived=true"
 
 
 def _search(client: RESTClient, object_type: str, body: dict, paginator: _CappedSearchPaginator) -> Iterator[dict]:
@@ -83,14 +167,28 @@ def _search(client: RESTClient, object_type: str, body: dict, paginator: _Capped
     except HTTPError as exc:
         if exc.response.status_code == 400 and paginator.pages > 0:
             # paged past a cap lower than configured: treat it as the cap and re-anchor
-            log.warning("HubSpot refused to page past %s results of %s; re-anchoring", paginator.pages, object_type)
+            log.warning("HubSpot refused to page past %s results of %s; re-anchoring", paginator.seen, object_type)
             paginator.reached_cap = True
             return
-        _raise_actionable(exc.response, f"the {object_type} search")
+        _raise_actionable(exc.response, f"the {object_type} search", search_endpoint(object_type))
+    except JSONDecodeError as exc:
+        _raise_not_json(exc, f"the {object_type} search", search_endpoint(object_type))
 
 
 def _epoch_ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def modified_ms(record: dict, prop: str) -> int | None:
+    """A record's modified instant (the cursor property, else the top-level updatedAt) in epoch ms; None if unreadable."""
+    for value in ((record.get("properties") or {}).get(prop), record.get("updatedAt")):
+        try:
+            normalised = _normalise_date(None if value is None else str(value))
+        except ValueError:
+            continue
+        if normalised is not None:
+            return _epoch_ms(normalised)
+    return None
 
 
 def search_modified(client: RESTClient, object_type: str, properties: list[str], since: str, until: str,
@@ -100,6 +198,7 @@ def search_modified(client: RESTClient, object_type: str, properties: list[str],
     Each query is bounded by the run's start. When a query reaches the cap, a new one starts at the
     last modified date seen (re-reading that instant; the merge absorbs it). When the cap is full of one
     single timestamp (a bulk update), that timestamp is pinned and paged by hs_object_id instead.
+    Records are yielded as HubSpot sent them, malformed ones included (the caller rejects those).
     """
     prop = cursor_property(object_type)
     lower_op, lower, upper = "GTE", _epoch_ms(since), _epoch_ms(until)
@@ -110,13 +209,16 @@ def search_modified(client: RESTClient, object_type: str, properties: list[str],
                 "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
                 "properties": properties, "limit": limit}
         paginator = _CappedSearchPaginator(cap)
-        last = None
+        last_ms = None
         for record in _search(client, object_type, body, paginator):
-            last = record
+            record_ms = modified_ms(record, prop) if isinstance(record, dict) else None
+            last_ms = last_ms if record_ms is None else record_ms
             yield record
-        if not paginator.reached_cap or last is None:
+        if not paginator.reached_cap:
             return
-        last_ms = _epoch_ms(iso_ms(last["properties"][prop]))
+        if last_ms is None:
+            raise SourceError(f"HubSpot's {object_type} search reached its {cap}-result cap without one readable "
+                              f"modified date to continue from ({search_endpoint(object_type)})")
         if last_ms == lower:
             yield from _search_one_instant(client, object_type, properties, prop, lower, cap, limit)
             lower_op = "GT"
@@ -134,13 +236,17 @@ def _search_one_instant(client: RESTClient, object_type: str, properties: list[s
                 "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
                 "properties": properties, "limit": limit}
         paginator = _CappedSearchPaginator(cap)
-        last = None
+        last_id = None
         for record in _search(client, object_type, body, paginator):
-            last = record
+            if isinstance(record, dict) and str(record.get("id") or "").isdigit():
+                last_id = int(record["id"])
             yield record
-        if not paginator.reached_cap or last is None:
+        if not paginator.reached_cap:
             return
-        after_id = int(last["id"])
+        if last_id is None or last_id <= after_id:
+            raise SourceError(f"HubSpot's {object_type} search reached its {cap}-result cap within one modified "
+                              f"instant without a readable id to continue from ({search_endpoint(object_type)})")
+        after_id = last_id
 
 
 def _property_chunks(properties: list[str], always: list[str], max_chars: int) -> list[list[str]]:
@@ -169,24 +275,36 @@ def list_archived(client: RESTClient, object_type: str, properties: list[str],
             for page in client.paginate(f"/crm/v3/objects/{object_type}", params=params, paginator=paginator,
                                         data_selector="results"):
                 for record in page:
-                    seen = merged.setdefault(record["id"], {**record, "properties": {}})
+                    if not isinstance(record, dict) or record.get("id") in (None, ""):
+                        yield record  # malformed: passed on as is, for the caller to reject
+                        continue
+                    seen = merged.setdefault(str(record["id"]), {**record, "properties": {}})
                     seen["properties"].update(record.get("properties") or {})
         except HTTPError as exc:
-            _raise_actionable(exc.response, f"the archived {object_type} list")
+            _raise_actionable(exc.response, f"the archived {object_type} list", archived_endpoint(object_type))
+        except JSONDecodeError as exc:
+            _raise_not_json(exc, f"the archived {object_type} list", archived_endpoint(object_type))
     yield from merged.values()
 
 
 def engagement_associations(client: RESTClient, object_type: str, ids: list[str]) -> dict[str, list[dict]]:
-    """engagement id -> [{to_object_type, to_object_id, association_type_id}] via v4 batch reads."""
+    """engagement id -> [{to_object_type, to_object_id, association_type_id}] via v4 batch reads.
+
+    Each id is asked for once (one id can come twice in a run: two versions of one record)."""
+    ids = list(dict.fromkeys(ids))
     out: dict[str, list[dict]] = {i: [] for i in ids}
     for to_type in ("contacts", "companies"):
         for start in range(0, len(ids), MAX_BATCH_INPUTS):
             chunk = ids[start:start + MAX_BATCH_INPUTS]
-            response = client.post(f"/crm/v4/associations/{object_type}/{to_type}/batch/read",
-                                   json={"inputs": [{"id": i} for i in chunk]})
+            path = f"/crm/v4/associations/{object_type}/{to_type}/batch/read"
+            what = f"{object_type} -> {to_type} associations"
+            response = client.post(path, json={"inputs": [{"id": i} for i in chunk]})
             if response.status_code not in (200, 207):
-                _raise_actionable(response, f"{object_type} -> {to_type} associations")
-            body = response.json()
+                _raise_actionable(response, what, f"POST {path}")
+            try:
+                body = response.json()
+            except JSONDecodeError as exc:
+                _raise_not_json(exc, what, f"POST {path}")
             for result in body.get("results", []):
                 for to in result.get("to", []):
                     types = to.get("associationTypes") or [{}]
@@ -210,10 +328,32 @@ def _normalise_date(value: str | None) -> str | None:
     return iso_ms(value)
 
 
+def record_problem(record: object, object_type: str) -> str | None:
+    """Why a record breaks the contract and must be rejected (no id, an unreadable createdAt, updatedAt or
+    archivedAt, no modified date at all), or None when it loads."""
+    if not isinstance(record, dict):
+        return f"the {object_type} record is not a JSON object"
+    if record.get("id") is None or str(record["id"]).strip() == "":
+        return "the record has no id"
+    for field in ("createdAt", "updatedAt", "archivedAt"):
+        value = record.get(field)
+        if value is None:
+            continue
+        try:
+            iso_ms(value)
+        except (TypeError, ValueError):
+            return f"{field}={value!r} is not a timestamp"
+    if record.get("updatedAt") is None and modified_ms(record, cursor_property(object_type)) is None:
+        return f"the record has no updatedAt and no readable {cursor_property(object_type)}"
+    return None
+
+
 def flatten(record: dict, object_type: str, properties: list[str]) -> dict:
     """One raw row per record: every requested property a top-level string column, plus load metadata.
 
     A value that should be a date but is not is kept in `invalid_reason` (and nulled), so the batch goes on.
+    Expects a record `record_problem` found nothing wrong with. Raw stays faithful: a property HubSpot did not send
+    stays null here (staging falls back to createdAt/updatedAt and a meeting's start time).
     """
     props = record.get("properties") or {}
     row: dict = {"id": str(record["id"])}
@@ -228,9 +368,10 @@ def flatten(record: dict, object_type: str, properties: list[str]) -> dict:
                 problems.append(f"{name}={value!r} is not a date")
                 value = None
         row[name] = value
-    updated = record.get("updatedAt") or props.get(cursor_property(object_type))
-    if record.get("archivedAt") and (updated is None or iso_ms(record["archivedAt"]) > iso_ms(updated)):
-        updated = record["archivedAt"]
+    updated = (iso_ms(record["updatedAt"]) if record.get("updatedAt")
+               else _normalise_date(str(props.get(cursor_property(object_type)))))
+    if record.get("archivedAt") and iso_ms(record["archivedAt"]) > updated:
+        updated = iso_ms(record["archivedAt"])
     row.update({
         "created_at": iso_ms(record["createdAt"]) if record.get("createdAt") else None,
         "updated_at": iso_ms(updated),

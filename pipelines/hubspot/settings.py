@@ -5,6 +5,8 @@ API_BASE_URL = "https://api.hubapi.com"
 LAG_SECONDS = 300
 SEARCH_RESULT_CAP = 10_000
 SEARCH_PAGE_SIZE = 200
+# HubSpot's CRM search allows about 4 requests a second per account (api reference 2.4): paced on our side
+SEARCH_REQUESTS_PER_SECOND = 4.0
 EPOCH = "1970-01-01T00:00:00.000Z"
 
 ENGAGEMENT_TYPES = ("calls", "emails", "meetings", "notes", "tasks")

@@ -10,12 +10,18 @@ from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client import RESTClient
 
 from pipelines.common.incremental_window import LagWindowFilter, iso_ms
+from pipelines.common.rejected import reject
 from pipelines.hubspot.client import (
+    SearchThrottle,
+    archived_endpoint,
     engagement_associations,
     flatten,
     hubspot_client,
     list_archived,
+    pace_searches,
     properties_for,
+    record_problem,
+    search_endpoint,
     search_modified,
 )
 from pipelines.hubspot.settings import (
@@ -25,10 +31,14 @@ from pipelines.hubspot.settings import (
     LAG_SECONDS,
     OBJECT_TABLES,
     SEARCH_PAGE_SIZE,
+    SEARCH_REQUESTS_PER_SECOND,
     SEARCH_RESULT_CAP,
 )
 
-_META_COLUMNS = {"created_at": {"data_type": "text"}, "updated_at": {"data_type": "text"},
+# updated_at's dedup_sort: a record read twice in one run (edited while we paged, or a lagging search index)
+# keeps its newest version when dlt de-duplicates the load by id (api reference 2.6)
+_META_COLUMNS = {"created_at": {"data_type": "text"},
+                 "updated_at": {"data_type": "text", "dedup_sort": "desc"},
                  "archived_at": {"data_type": "text"}, "is_deleted": {"data_type": "bool"},
                  "invalid_reason": {"data_type": "text"}, "content_hash": {"data_type": "text"}}
 
@@ -41,9 +51,14 @@ def hubspot_source(
     lag_seconds: int = LAG_SECONDS,
     search_result_cap: int = SEARCH_RESULT_CAP,
     search_page_size: int = SEARCH_PAGE_SIZE,
+    search_requests_per_second: float = SEARCH_REQUESTS_PER_SECOND,
 ):
-    """Contacts, companies and engagements; `properties` ({"contacts": [...], ...}) replaces the defaults per type."""
-    client = hubspot_client(api_base_url, api_token)
+    """Contacts, companies and engagements; `properties` ({"contacts": [...], ...}) replaces the defaults per type.
+
+    Searches are paced at `search_requests_per_second` (HubSpot allows about 4 a second per account; 0 turns the
+    pacing off).
+    """
+    client = pace_searches(hubspot_client(api_base_url, api_token), SearchThrottle(search_requests_per_second))
     search = {"cap": search_result_cap, "page_size": search_page_size}
     return [crm_resource(table, client, {t: properties_for(t, properties) for t in object_types}, search, lag_seconds)
             for table, object_types in OBJECT_TABLES.items()]
@@ -57,42 +72,58 @@ def crm_resource(table: str, client: RESTClient, properties: dict[str, list[str]
     Every property stays a string column even when no value has been seen yet (staging casts them).
     Engagements (calls, emails, meetings, notes, tasks in one table, `engagement_type`) carry their contacts and
     companies as the nested table hubspot__engagements__associations (v4 associations, read only for changed rows).
+    A record without an id or with an unreadable createdAt/updatedAt goes to raw.hubspot__rejected (entity `table`).
+    Merged with delete-insert: when one id comes twice in a run, `dedup_sort` on updated_at keeps the newest.
     """
     columns = {n: {"data_type": "text", "nullable": True} for props in properties.values() for n in props}
-    resource = dlt.resource(_records, name=f"hubspot__{table}", primary_key="id", write_disposition="merge",
+    resource = dlt.resource(_records, name=f"hubspot__{table}", primary_key="id",
+                            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
                             columns={**columns, **_META_COLUMNS})
-    return resource(client, properties, search, dlt.sources.incremental(
-        "updated_at", initial_value=EPOCH, lag=lag_seconds, primary_key=()))
+    # rejected records (their own table) carry no updated_at: the cursor lets them through
+    return resource(client, table, properties, search, dlt.sources.incremental(
+        "updated_at", initial_value=EPOCH, lag=lag_seconds, primary_key=(), on_cursor_value_missing="include"))
 
 
-def _records(client: RESTClient, properties: dict[str, list[str]], search: dict,
+def _records(client: RESTClient, table: str, properties: dict[str, list[str]], search: dict,
              updated_at=dlt.sources.incremental("updated_at", initial_value=EPOCH)) -> Iterator[dict]:
     if set(properties) <= set(ENGAGEMENT_TYPES):
-        yield from _with_associations(client, properties, search, updated_at)
+        yield from _with_associations(client, table, properties, search, updated_at)
     else:
-        yield from _changed(client, properties, search, updated_at)
+        yield from _changed(client, table, properties, search, updated_at)
 
 
-def _with_associations(client: RESTClient, properties: dict[str, list[str]], search: dict, cursor) -> Iterator[dict]:
-    for batch in _batched(_changed(client, properties, search, cursor), 1000):
+def _with_associations(client: RESTClient, table: str, properties: dict[str, list[str]], search: dict,
+                       cursor) -> Iterator[dict]:
+    for batch in _batched(_changed(client, table, properties, search, cursor), 1000):
+        rows = [r for r in batch if isinstance(r, dict)]
+        yield from (r for r in batch if not isinstance(r, dict))  # rejected records
         for engagement_type in ENGAGEMENT_TYPES:
-            live = [r["id"] for r in batch if r["engagement_type"] == engagement_type and not r["is_deleted"]]
+            live = [r["id"] for r in rows if r["engagement_type"] == engagement_type and not r["is_deleted"]]
             links = engagement_associations(client, engagement_type, live) if live else {}
-            for row in (r for r in batch if r["engagement_type"] == engagement_type):
+            for row in (r for r in rows if r["engagement_type"] == engagement_type):
                 row["associations"] = [{"engagement_id": row["id"], **a} for a in links.get(row["id"], [])]
                 yield row
 
 
-def _changed(client: RESTClient, properties: dict[str, list[str]], search: dict, cursor) -> Iterator[dict]:
-    """Rows modified since the lagged cursor, then archived rows; row versions already loaded are skipped."""
+def _changed(client: RESTClient, table: str, properties: dict[str, list[str]], search: dict,
+             cursor) -> Iterator[dict]:
+    """Rows modified since the lagged cursor, then archived rows; row versions already loaded are skipped.
+    A record that breaks the contract is yielded as a rejected record instead (the rest goes on)."""
     seen = LagWindowFilter(dlt.current.resource_state())
     since = iso_ms(cursor.last_value)
     until = iso_ms(datetime.now(UTC))
     newest = since
     for object_type, props in properties.items():
         records = search_modified(client, object_type, props, since, until, search["cap"], search["page_size"])
-        for source in (records, list_archived(client, object_type, props)):
+        for origin, source in ((search_endpoint(object_type), records),
+                               (archived_endpoint(object_type), list_archived(client, object_type, props))):
             for record in source:
+                problem = record_problem(record, object_type)
+                if problem:
+                    key = record.get("id") if isinstance(record, dict) else None
+                    yield reject("hubspot", table, problem, record, key=None if key is None else str(key),
+                                 origin=origin)
+                    continue
                 row = flatten(record, object_type, props)
                 if object_type in ENGAGEMENT_TYPES:
                     row["engagement_type"] = object_type

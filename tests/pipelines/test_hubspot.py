@@ -1,4 +1,5 @@
-"""The HubSpot source against the sandbox: counts, idempotence, edits, archives, result cap, 429s, 414s, CLI."""
+"""The HubSpot source against the sandbox: counts, idempotence, edits, archives, result cap, 429s, 414s, CLI,
+a record read twice, opaque cursors, missing dates, search pacing, rejected records; and the contract fixtures."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from urllib.parse import parse_qs
 
 import pytest
+from requests import Response
 
+from pipelines.common.incremental_window import iso_ms
 from pipelines.common.runner import run_source
 from pipelines.hubspot import hubspot_source
 from sandbox.hubspot_data import ENGAGEMENT_TYPES, OBJECT_TYPES
-from tests.conftest import REPO, Warehouse
+from tests.conftest import REPO, Warehouse, run_dbt
 
 CONTACTS, COMPANIES, ENGAGEMENTS = "raw.hubspot__contacts", "raw.hubspot__companies", "raw.hubspot__engagements"
 
@@ -154,3 +158,266 @@ def test_bad_token_is_one_line_without_the_token(hubspot_env, warehouse):
     assert "401" in result.stderr and "SOURCES__HUBSPOT__API_TOKEN" in result.stderr
     assert "wrong-but-secret-value" not in result.stderr + result.stdout
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ---- a record seen twice in one run: the newest version wins (item 9) ---------------------------------------
+
+@pytest.mark.parametrize("newer", ["second", "first"])
+def test_record_read_twice_in_one_run_keeps_its_newest_version(hubspot_env, warehouse, newer):
+    """The search index serves a stale copy next to the current version: one id twice, two updatedAt."""
+    store = hubspot_env.sandbox.hubspot
+    portal = store.portal
+    contact = portal.records("contacts", archived=False)[7]
+    call = next(c for c in portal.records("calls", archived=False) if c.contact_ids)
+    position = "first" if newer == "second" else "last"  # the stale copy opens the first page or closes the last
+    for object_type, record, change in (("contacts", contact, {"jobtitle": "Chief Gardener"}),
+                                        ("calls", call, {"hs_call_title": "Second thoughts"})):
+        store.stale_copy(object_type, record.id, position)
+        store.edit(object_type, record.id, change)
+    report = load()
+    assert report.rows["hubspot__contacts"] == len(portal.objects["contacts"]) + 1, "both versions were read"
+    assert warehouse.query(f"select jobtitle, updated_at from {CONTACTS} where id = ?", [contact.id]) == [
+        ("Chief Gardener", iso_ms(contact.updated_at))]
+    assert warehouse.query(f"select hs_call_title, updated_at from {ENGAGEMENTS} where id = ?", [call.id]) == [
+        ("Second thoughts", iso_ms(call.updated_at))]
+    for table in (CONTACTS, ENGAGEMENTS):
+        assert warehouse.scalar(f"select count(*) - count(distinct id) from {table}") == 0, table
+    # the dropped version's nested rows went with it
+    assert warehouse.scalar("select count(*) from raw.hubspot__engagements__associations where engagement_id = ?",
+                            [call.id]) == len(call.contact_ids) + len(call.company_ids)
+    # and the cursor stands on the newest version: a run with nothing new loads nothing
+    assert load().total_rows == 0
+
+
+def test_contract_pages_with_a_duplicate_and_an_opaque_cursor_load_the_newest_version(warehouse, monkeypatch):
+    """The real payload shapes (tests/fixtures/hubspot/) through the real pipeline, HTTP answered from the fixtures."""
+    from pipelines.common.http import counting_client
+    from pipelines.hubspot import source as hubspot_source_module
+    from tests.fixtures.hubspot import ContractTransport, hubspot_contract
+
+    duplicate, archived = hubspot_contract("search_duplicate_in_one_run"), hubspot_contract("list_archived_opaque_cursor")
+    transport = ContractTransport({("POST", duplicate["request"]["path"]): duplicate["pages"],
+                                   ("GET", archived["request"]["path"]): archived["pages"]})
+
+    def fixture_client(base_url: str, token: str):
+        client = counting_client("hubspot", base_url, headers={"Authorization": f"Bearer {token}"})
+        client.session.mount("https://", transport)
+        return client
+
+    monkeypatch.setattr(hubspot_source_module, "hubspot_client", fixture_client)
+    monkeypatch.setenv("SOURCES__HUBSPOT__API_TOKEN", "contract-fixture-token")
+    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_REQUESTS_PER_SECOND", "0")
+    load()
+    rows = warehouse.query(f"select id, jobtitle, lastmodifieddate, updated_at, is_deleted from {CONTACTS} order by id")
+    assert rows == [("51", "CTO", "2024-05-02T16:20:00.000Z", "2024-05-02T16:20:00.000Z", False),
+                    ("52", "Designer", "2024-05-02T15:00:00.000Z", "2024-05-02T15:00:00.000Z", False),
+                    ("525", None, "2024-05-03T08:00:00.000Z", "2024-05-03T08:00:00.000Z", True),
+                    ("526", None, "2024-05-04T09:30:00.000Z", "2024-05-04T09:30:00.000Z", True)]
+    # the second archived page was asked for with the opaque token exactly as HubSpot gave it
+    list_queries = [parse_qs(q) for m, p, q, _ in transport.sent if (m, p) == ("GET", archived["request"]["path"])]
+    assert [q.get("after") for q in list_queries] == [None, ["NTI1Cg%3D%3D"]]
+    search_bodies = [json.loads(b) for m, p, _, b in transport.sent if (m, p) == ("POST", duplicate["request"]["path"])]
+    assert [b.get("after") for b in search_bodies] == [None, "2"]
+
+
+# ---- opaque `after` cursors (item 10) --------------------------------------------------------------------------
+
+def test_opaque_cursors_on_search_and_archived_lists_load_everything_once(hubspot_env, warehouse, monkeypatch):
+    cap = 200
+    store = hubspot_env.sandbox.hubspot
+    store.opaque_search_cursors, store.search_cap = True, cap
+    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_RESULT_CAP", str(cap))
+    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_PAGE_SIZE", "100")
+    portal = store.portal
+    for contact in portal.records("contacts", archived=False)[:130]:  # more archived contacts than one list page
+        store.archive("contacts", contact.id)
+    load()
+    for table, n in ((CONTACTS, len(portal.objects["contacts"])), (COMPANIES, len(portal.objects["companies"])),
+                     (ENGAGEMENTS, len(portal.engagements()))):
+        assert warehouse.query(f"select count(*), count(distinct id) from {table}") == [(n, n)], table
+    assert warehouse.scalar(f"select count(*) from {CONTACTS} where is_deleted") == len(portal.records("contacts", True)) > 100
+
+
+def test_search_cap_counts_results_seen_not_the_after_token():
+    from pipelines.hubspot.client import _CappedSearchPaginator
+
+    def page(after: str | None) -> Response:
+        response = Response()
+        response.status_code = 200
+        response._content = json.dumps({"results": [], **({"paging": {"next": {"after": after}}} if after else {})}).encode()
+        return response
+
+    paginator = _CappedSearchPaginator(cap=5)
+    paginator.update_state(page("MjAwCg%3D%3D"), data=[{}, {}, {}])
+    assert paginator.has_next_page and not paginator.reached_cap
+    paginator.update_state(page("NDAwCg%3D%3D"), data=[{}, {}])
+    assert not paginator.has_next_page and paginator.reached_cap and paginator.seen == 5
+
+
+# ---- no engagement has associations: the nested table never exists, staging still builds (item 11) ------------
+
+def test_staging_builds_when_no_association_was_ever_loaded(hubspot_env, warehouse):
+    hubspot_env.sandbox.hubspot.drop_associations()
+    report = load()
+    assert report.rows["hubspot__engagements"] == len(hubspot_env.sandbox.hubspot.portal.engagements())
+    assert warehouse.scalar("select count(*) from information_schema.tables where table_schema = 'raw' "
+                            "and table_name = 'hubspot__engagements__associations'") == 0
+    # the CRM marts' tests also check engagement dates against dim_date, which no HubSpot table feeds
+    run_dbt("run", "--select", "dim_date")
+    run_dbt("build", "--select", "staging.hubspot+")
+    assert warehouse.count("staging.stg_hubspot__engagement_associations") == 0
+    assert warehouse.count("marts.engagement_contacts") == 0
+    assert warehouse.count("staging.stg_hubspot__engagements") == len(
+        hubspot_env.sandbox.hubspot.portal.engagements(archived=False))
+
+
+# ---- dates HubSpot left out: a meeting's start time, createdAt/updatedAt (item 12) -----------------------------
+
+def test_missing_dates_fall_back_in_staging_and_raw_stays_faithful(hubspot_env, warehouse):
+    from tests.fixtures.hubspot import hubspot_contract
+
+    store = hubspot_env.sandbox.hubspot
+    meeting = hubspot_contract("meeting_without_hs_timestamp")["response"]["results"][0]
+    contact = hubspot_contract("contact_without_lastmodifieddate")["response"]["results"][0]
+    store.add_from_api("meetings", meeting)
+    store.add_from_api("contacts", contact)
+    load()
+    # raw keeps what HubSpot sent: no hs_timestamp, no hs_createdate, no lastmodifieddate
+    assert warehouse.query(f"select hs_timestamp, hs_createdate, hs_meeting_start_time, created_at, updated_at "
+                           f"from {ENGAGEMENTS} where id = ?", [meeting["id"]]) == [
+        (None, None, "2024-06-03T14:00:00.000Z", "2024-05-20T07:45:00.000Z", "2024-06-04T10:15:00.000Z")]
+    assert warehouse.query(f"select createdate, lastmodifieddate, updated_at from {CONTACTS} where id = ?",
+                           [contact["id"]]) == [(None, None, "2024-05-06T17:45:12.345Z")]
+    run_dbt("build", "--select", "staging.hubspot")
+    assert warehouse.query("select cast(engagement_at as varchar), cast(created_at as varchar), "
+                           "cast(modified_at as varchar) from staging.stg_hubspot__engagements "
+                           "where engagement_id = ?", [meeting["id"]]) == [
+        ("2024-06-03 14:00:00", "2024-05-20 07:45:00", "2024-06-04 10:15:00")]
+    assert warehouse.query("select cast(created_at as varchar), cast(modified_at as varchar) "
+                           "from staging.stg_hubspot__contacts where contact_id = ?", [contact["id"]]) == [
+        ("2024-04-02 12:00:00", "2024-05-06 17:45:12.345")]
+    # every generated engagement still has its own hs_timestamp as its date
+    assert warehouse.scalar("select count(*) from staging.stg_hubspot__engagements where engagement_at is null") == 0
+
+
+# ---- search pacing (item 13) -----------------------------------------------------------------------------------
+
+def test_search_throttle_spaces_requests_with_an_injected_clock():
+    from pipelines.hubspot.client import SearchThrottle
+
+    now, slept = [100.0], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    throttle = SearchThrottle(4, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        throttle.wait()
+    assert slept == [0.25, 0.25, 0.25, 0.25] and now[0] == 101.0
+    now[0] += 2.0  # idle longer than the interval: the next search goes at once
+    throttle.wait()
+    assert len(slept) == 4
+    SearchThrottle(0, clock=lambda: now[0], sleep=sleep).wait()  # 0 turns pacing off
+    assert len(slept) == 4
+
+
+def _warm_up(server) -> None:
+    """One search before the measured run: the replica's first answer is slow to start, which skews the first gap."""
+    import httpx
+
+    httpx.post(f"{server.hubspot_base_url}/crm/v3/objects/companies/search", json={"limit": 1}, timeout=10,
+               headers={"Authorization": f"Bearer {server.sandbox.config.hubspot_token}"}).raise_for_status()
+    server.sandbox.hubspot.requests.clear()
+
+
+def test_searches_are_paced_at_four_a_second_by_default(hubspot_env, warehouse, monkeypatch):
+    from pipelines.hubspot.settings import SEARCH_REQUESTS_PER_SECOND
+
+    assert SEARCH_REQUESTS_PER_SECOND == 4
+    monkeypatch.delenv("SOURCES__HUBSPOT__SEARCH_REQUESTS_PER_SECOND")
+    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_PAGE_SIZE", "100")  # a burst of more searches
+    _warm_up(hubspot_env)
+    load()
+    times = hubspot_env.sandbox.hubspot.request_times("POST /crm/v3/objects/search")
+    assert len(times) >= 12
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    # sent 0.25 s apart; the arrival times the sandbox saw carry some delivery jitter (the first request also opens
+    # the connection), so allow 0.12 s of it. Unpaced, these searches come a few milliseconds apart.
+    jitter = 0.12
+    assert min(gaps) > 0.25 - jitter, gaps
+    assert times[-1] - times[0] >= (len(times) - 1) * 0.25 - jitter
+    assert sorted(gaps)[len(gaps) // 2] >= 0.24, gaps
+
+
+def test_configured_search_rate_is_honoured(hubspot_env, warehouse, monkeypatch):
+    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_REQUESTS_PER_SECOND", "2")
+    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_PAGE_SIZE", "200")
+    _warm_up(hubspot_env)
+    load()
+    times = hubspot_env.sandbox.hubspot.request_times("POST /crm/v3/objects/search")
+    assert len(times) >= 8
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) > 0.5 - 0.12
+    assert times[-1] - times[0] >= (len(times) - 1) * 0.5 - 0.12
+
+
+# ---- malformed records go to raw.hubspot__rejected, the rest loads (issue 14 item 2) ----------------------------
+
+def test_malformed_records_are_rejected_and_the_rest_loads(hubspot_env, warehouse, monkeypatch):
+    monkeypatch.setenv("HUBSPOT_REJECTED_THRESHOLD", "0.05")  # 1 of the 50 companies is 2 %, over the 1 % default
+    store = hubspot_env.sandbox.hubspot
+    portal = store.portal
+    contact = portal.records("contacts", archived=False)[2]
+    company = portal.records("companies", archived=False)[4]
+    call = portal.records("calls", archived=False)[1]
+    store.corrupt("contacts", contact.id, updatedAt="31/02/2025 25:61")
+    store.corrupt("companies", company.id, updatedAt=None, createdAt="yesterday")
+    store.corrupt("calls", call.id, id=None)
+    report = load()
+    assert report.rejected == {"contacts": 1, "companies": 1, "engagements": 1}
+    assert report.rows["hubspot__contacts"] == len(portal.objects["contacts"]) - 1
+    assert report.rows["hubspot__companies"] == len(portal.objects["companies"]) - 1
+    assert report.rows["hubspot__engagements"] == len(portal.engagements()) - 1
+    assert warehouse.scalar(f"select count(*) from {CONTACTS} where id = ?", [contact.id]) == 0
+    rejected = warehouse.query("select entity, record_key, origin, reason, payload from raw.hubspot__rejected "
+                               "order by entity")
+    assert [r[:3] for r in rejected] == [
+        ("companies", company.id, "POST /crm/v3/objects/companies/search"),
+        ("contacts", contact.id, "POST /crm/v3/objects/contacts/search"),
+        ("engagements", None, "POST /crm/v3/objects/calls/search")]
+    reasons = {r[0]: r[3] for r in rejected}
+    assert reasons["contacts"] == "updatedAt='31/02/2025 25:61' is not a timestamp"
+    assert reasons["companies"] == "createdAt='yesterday' is not a timestamp"
+    assert reasons["engagements"] == "the record has no id"
+    assert json.loads(rejected[2][4])["properties"]["hs_object_id"] == call.id
+    assert "rejected: 3 records (companies 1, contacts 1, engagements 1)" in report.render()
+
+
+# ---- readable HTTP failures (issue 14 item 7) --------------------------------------------------------------------
+
+def test_gateway_error_without_category_says_the_status_text_and_endpoint():
+    from pipelines.common.errors import SourceError
+    from pipelines.hubspot.client import _raise_actionable
+
+    response = Response()
+    response.status_code, response.reason = 503, "Service Unavailable"
+    response._content = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+    with pytest.raises(SourceError) as caught:
+        _raise_actionable(response, "the contacts search", "POST /crm/v3/objects/contacts/search")
+    assert str(caught.value) == ("HubSpot answered 503 Service Unavailable for the contacts search "
+                                 "(POST /crm/v3/objects/contacts/search)")
+    response.reason = ""  # no reason phrase on the wire either: the standard one
+    with pytest.raises(SourceError, match="answered 503 Service Unavailable for"):
+        _raise_actionable(response, "the contacts search", "POST /crm/v3/objects/contacts/search")
+    response.status_code, response._content = 400, b'{"status": "error", "category": "VALIDATION_ERROR"}'
+    with pytest.raises(SourceError, match=r"answered 400 VALIDATION_ERROR for the contacts search \(POST "):
+        _raise_actionable(response, "the contacts search", "POST /crm/v3/objects/contacts/search")
+
+
+def test_a_body_that_is_not_json_names_the_endpoint(hubspot_env, warehouse):
+    hubspot_env.sandbox.traffic.inject_malformed("hubspot", 1)  # the very first answer: the contacts search
+    result = _cli({**os.environ})
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "HubSpot sent a body that is not valid JSON for the contacts search " \
+           "(POST /crm/v3/objects/contacts/search)" in result.stderr

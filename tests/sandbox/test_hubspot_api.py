@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import httpx
 import pytest
 
 from sandbox.hubspot_data import ENGAGEMENT_TYPES
+from tests.fixtures.hubspot import hubspot_contract
 
 HEADERS = {"Authorization": "Bearer sandbox-hubspot-token"}
 
@@ -145,3 +149,156 @@ def test_short_lives_generate_a_consistent_portal(days):
     assert len(portal.objects["contacts"]) == 300 and engagements
     last = life.at(life.config.end, 23, 59)
     assert all(e.created_at <= last for e in engagements)
+
+
+# ---- opaque cursors, stale copies, malformed records, pacing log (api reference 2.6) -------------------------
+
+OPAQUE = re.compile(r"^[A-Za-z0-9+/]+(%3D){0,2}$")
+
+
+def test_list_after_is_an_opaque_token(api, sandbox_server):
+    first = api.get("/crm/v3/objects/contacts", params={"limit": 100}).json()
+    token = first["paging"]["next"]["after"]
+    assert OPAQUE.match(token) and not token.isdigit(), token
+    assert first["paging"]["next"]["link"].endswith(f"?after={token}&limit=100")
+    second = api.get("/crm/v3/objects/contacts", params={"limit": 100, "after": token})
+    assert second.status_code == 200
+    assert int(second.json()["results"][0]["id"]) > int(first["results"][-1]["id"])
+    # the link, followed as given (its token already URL-encoded), reaches the same page
+    followed = api.get(f"/crm/v3/objects/contacts?after={token}&limit=100")
+    assert followed.json()["results"] == second.json()["results"]
+    # a number is not a token this endpoint issued
+    bad = api.get("/crm/v3/objects/contacts", params={"limit": 100, "after": first["results"][-1]["id"]})
+    assert bad.status_code == 400 and bad.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_search_after_can_be_opaque_and_the_cap_still_holds(api, sandbox_server):
+    store = sandbox_server.sandbox.hubspot
+    store.opaque_search_cursors, store.search_cap = True, 50
+    first = _search(api, "emails", [], limit=25).json()
+    token = first["paging"]["next"]["after"]
+    assert OPAQUE.match(token) and not token.isdigit()
+    second = _search(api, "emails", [], limit=25, after=token).json()
+    assert {r["id"] for r in first["results"]}.isdisjoint(r["id"] for r in second["results"])
+    past = _search(api, "emails", [], limit=25, after=second["paging"]["next"]["after"])
+    assert past.status_code == 400
+
+
+@pytest.mark.parametrize("position", ["first", "last"])
+def test_stale_copy_serves_one_id_twice_in_one_search(api, sandbox_server, position):
+    store = sandbox_server.sandbox.hubspot
+    contact = store.portal.records("contacts", archived=False)[3]
+    store.stale_copy("contacts", contact.id, position)
+    store.edit("contacts", contact.id, {"jobtitle": "Harbour Master"})
+    served, after = [], None
+    while True:
+        body = _search(api, "contacts", [], properties=["jobtitle"], **({"after": after} if after else {})).json()
+        served += body["results"]
+        if "paging" not in body:
+            break
+        after = body["paging"]["next"]["after"]
+    copies = [r for r in served if r["id"] == contact.id]
+    assert len(copies) == 2 and len(served) == len(store.portal.records("contacts", archived=False)) + 1
+    newer = "Harbour Master"
+    assert [c["properties"]["jobtitle"] for c in copies].index(newer) == (1 if position == "first" else 0)
+    assert served.index(copies[0]) == (0 if position == "first" else len(served) - 2)
+    # served once: the next search has only the current version
+    assert sum(r["id"] == contact.id for r in _search(api, "contacts", [], limit=200).json()["results"]) <= 1
+
+
+def test_corrupted_record_is_served_malformed(api, sandbox_server):
+    store = sandbox_server.sandbox.hubspot
+    contact, company = store.portal.records("contacts", archived=False)[0], store.portal.records("companies")[0]
+    store.corrupt("contacts", contact.id, updatedAt="31/02/2025 25:61")
+    store.corrupt("companies", company.id, id=None)
+    contacts = api.get("/crm/v3/objects/contacts", params={"limit": 100}).json()["results"]
+    assert [c["updatedAt"] for c in contacts if c["id"] == contact.id] == ["31/02/2025 25:61"]
+    companies = api.get("/crm/v3/objects/companies", params={"limit": 100}).json()["results"]
+    assert sum("id" not in c for c in companies) == 1
+
+
+def test_gateway_errors_have_no_category(api, sandbox_server):
+    sandbox_server.sandbox.traffic.inject("hubspot", [503])
+    r = api.get("/crm/v3/objects/companies")
+    assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
+    assert "Service Unavailable" in r.text and "category" not in r.text
+    assert api.get("/crm/v3/objects/companies").json()["results"]
+
+
+def test_requests_are_logged_with_their_time(api, sandbox_server):
+    store = sandbox_server.sandbox.hubspot
+    before = time.monotonic()
+    _search(api, "calls", [])
+    api.get("/crm/v3/objects/calls")
+    _search(api, "notes", [])
+    times = store.request_times("POST /crm/v3/objects/search")
+    assert len(times) == 2 and before <= times[0] <= times[1] <= time.monotonic()
+    assert len(store.request_times()) == 3
+
+
+def test_drop_associations_leaves_no_engagement_linked(api, sandbox_server):
+    store = sandbox_server.sandbox.hubspot
+    store.drop_associations()
+    meeting = store.portal.records("meetings", archived=False)[0]
+    r = api.post("/crm/v4/associations/meetings/contacts/batch/read", json={"inputs": [{"id": meeting.id}]})
+    assert r.status_code == 207 and r.json()["results"] == []
+
+
+# ---- the replica serves the contract fixtures' shapes (tests/fixtures/hubspot/, provenance in its README) ------
+
+@pytest.fixture
+def empty_replica(sandbox_server, api):
+    """The HubSpot replica with an empty portal, serving contract fixtures and nothing else."""
+    from sandbox.hubspot_data import OBJECT_TYPES, HubSpotPortal
+
+    sandbox_server.sandbox.hubspot.portal = HubSpotPortal({t: {} for t in OBJECT_TYPES})
+    return sandbox_server.sandbox.hubspot, api
+
+
+def test_replica_serves_the_opaque_cursor_fixture(empty_replica):
+    store, client = empty_replica
+    fixture = hubspot_contract("list_archived_opaque_cursor")
+    for page in fixture["pages"]:
+        for record in page["results"]:
+            store.add_from_api("contacts", record)
+    served, after = [], None
+    while True:
+        params = {**fixture["request"]["params"], **({"after": after} if after else {})}
+        body = client.get(fixture["request"]["path"], params=params).json()
+        served.append(body)
+        if "paging" not in body:
+            break
+        after = body["paging"]["next"]["after"]
+    assert [p["results"] for p in served] == [p["results"] for p in fixture["pages"]]
+    # the very token HubSpot documents for this position
+    assert served[0]["paging"]["next"]["after"] == fixture["pages"][0]["paging"]["next"]["after"] == "NTI1Cg%3D%3D"
+
+
+def test_replica_serves_a_record_edited_between_two_search_pages_twice(empty_replica):
+    from datetime import datetime
+
+    store, client = empty_replica
+    fixture = hubspot_contract("search_duplicate_in_one_run")
+    first_page, second_page = fixture["pages"]
+    for record in [*first_page["results"], *fixture["skipped"]]:
+        store.add_from_api("contacts", record)
+    request = fixture["request"]
+    assert client.post(request["path"], json=request["body"]).json() == first_page
+    edited = second_page["results"][0]
+    store.edit("contacts", edited["id"], {"jobtitle": edited["properties"]["jobtitle"]},
+               at=datetime.fromisoformat(edited["updatedAt"].replace("Z", "+00:00")))
+    after = first_page["paging"]["next"]["after"]
+    assert client.post(request["path"], json={**request["body"], "after": after}).json() == second_page
+
+
+@pytest.mark.parametrize("name, object_type", [("meeting_without_hs_timestamp", "meetings"),
+                                               ("contact_without_lastmodifieddate", "contacts")])
+def test_replica_serves_records_with_missing_properties_as_given(empty_replica, name, object_type):
+    store, client = empty_replica
+    fixture = hubspot_contract(name)
+    expected = fixture["response"]["results"][0]
+    store.add_from_api(object_type, expected)
+    # ask for more than the record has (hs_timestamp, the modified dates): what it lacks stays out
+    wanted = [*expected["properties"], "hs_timestamp", "hs_createdate", "createdate", "lastmodifieddate"]
+    body = client.post(fixture["request"]["path"], json={"properties": wanted, "limit": 10}).json()
+    assert body == fixture["response"]

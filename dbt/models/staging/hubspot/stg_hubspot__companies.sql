@@ -34,9 +34,9 @@ renamed as (
         -- flags
         is_deleted,
 
-        -- timestamps
-        cast(createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as modified_at
+        -- timestamps: the top-level createdAt/updatedAt (raw created_at/updated_at) when the property is missing
+        cast(coalesce(createdate, created_at) as {{ dbt.type_timestamp() }}) as created_at,
+        cast(coalesce(hs_lastmodifieddate, updated_at) as {{ dbt.type_timestamp() }}) as modified_at
 
     from latest
     where version_rank = 1

@@ -36,9 +36,9 @@ renamed as (
         cast(hs_email_optout as {{ dbt.type_boolean() }}) as is_email_opted_out,
         is_deleted,
 
-        -- timestamps
-        cast(createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(lastmodifieddate as {{ dbt.type_timestamp() }}) as modified_at
+        -- timestamps: the top-level createdAt/updatedAt (raw created_at/updated_at) when the property is missing
+        cast(coalesce(createdate, created_at) as {{ dbt.type_timestamp() }}) as created_at,
+        cast(coalesce(lastmodifieddate, updated_at) as {{ dbt.type_timestamp() }}) as modified_at
 
     from latest
     where version_rank = 1

@@ -51,10 +51,11 @@ renamed as (
         -- flags
         is_deleted,
 
-        -- timestamps
-        cast(hs_timestamp as {{ dbt.type_timestamp() }}) as engagement_at,
-        cast(hs_createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as modified_at
+        -- timestamps: meetings may lack hs_timestamp (their start time is their time); the record's
+        -- top-level createdAt/updatedAt (raw created_at/updated_at) stand in for missing system dates
+        cast(coalesce(hs_timestamp, hs_meeting_start_time) as {{ dbt.type_timestamp() }}) as engagement_at,
+        cast(coalesce(hs_createdate, created_at) as {{ dbt.type_timestamp() }}) as created_at,
+        cast(coalesce(hs_lastmodifieddate, updated_at) as {{ dbt.type_timestamp() }}) as modified_at
 
     from latest
     where version_rank = 1
