@@ -33,6 +33,16 @@ def mart(name: str) -> pd.DataFrame:
     return _mart(warehouse_key(), name).copy()
 
 
+def recent_runs(limit: int) -> pd.DataFrame:
+    """The latest pipeline runs from the fct_pipeline_runs mart, newest first."""
+    return _recent_runs(warehouse_key(), limit).copy()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _recent_runs(key: str, limit: int) -> pd.DataFrame:
+    return query(f"select * from {table('fct_pipeline_runs')} order by started_at desc limit {int(limit)}")
+
+
 def habit_logs() -> pd.DataFrame:
     return _habit_logs(warehouse_key()).copy()
 

@@ -1,4 +1,7 @@
-"""Pipeline: recent runs from the run ledger (rows, duration, status, errors)."""
+"""Pipeline: pipeline freshness per source, data recency per table, and recent runs (rows, duration, status, errors).
+
+Reads the marts only (pipeline_health, data_recency, fct_pipeline_runs), never the ledger in ops.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,31 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.warehouse import existing_tables, query
 
 RUN_COLUMNS = ["started_at", "source", "mode", "status", "total_rows", "duration_s", "api_requests", "api_retries",
                "failed_step", "error_summary", "mode_reason"]
+RECENT_RUNS = 200
 
 
 def render() -> None:
     st.header("Pipeline runs")
     if data.has("pipeline_health"):
-        st.subheader("Per source")
+        st.subheader("Pipeline freshness: last successful load per source")
         st.dataframe(data.mart("pipeline_health"), hide_index=True, width="stretch")
-    if "pipeline_runs" not in existing_tables("ops"):
-        st.info("No run ledger yet: it appears after the first pipeline run (`make demo`).")
+    if data.has("data_recency"):
+        st.subheader("Data recency: newest record per table")
+        st.caption("How new the data is, not whether the pipeline runs: only ever a warning.")
+        st.dataframe(data.mart("data_recency"), hide_index=True, width="stretch",
+                     column_config={"latest_record_at": st.column_config.DatetimeColumn("newest record"),
+                                    "hours_since_latest_record": st.column_config.NumberColumn("hours ago",
+                                                                                               format="%.1f")})
+    if not data.has("fct_pipeline_runs"):
+        st.info("No pipeline runs yet: fct_pipeline_runs appears after the first pipeline run and `make dbt-build`.")
         return
-    runs = query('select * from "ops"."pipeline_runs" order by started_at desc limit 200')
+    runs = data.recent_runs(RECENT_RUNS).rename(columns={"source_name": "source", "run_mode": "mode",
+                                                        "duration_seconds": "duration_s"})
     for col in ("started_at", "finished_at"):
         runs[col] = pd.to_datetime(runs[col], utc=True).dt.tz_localize(None)
-    runs["duration_s"] = (runs["finished_at"] - runs["started_at"]).dt.total_seconds()
     failed = runs[runs["status"] != "success"]
     a, b, c = st.columns(3)
     a.metric("Runs shown", f"{len(runs):,}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -87,6 +88,8 @@ def test_pages_for_unconfigured_sources_explain_instead_of_failing(app, page, no
 def test_pipeline_page_renders(app):
     goto(app, "Pipeline")
     assert app.header[0].value == "Pipeline runs"
+    # this warehouse's build left the ops marts out: the page says so instead of reading the ledger itself
+    assert any("No pipeline runs yet" in i.value for i in app.info)
 
 
 def test_missing_warehouse_is_a_friendly_note(tmp_path, monkeypatch):
@@ -111,7 +114,7 @@ def test_overview_with_every_source_has_headlines_per_domain_and_a_freshness_row
 def test_health_page_charts_every_series_and_the_date_range_changes_the_numbers(full_app, full_warehouse):
     goto(full_app, "Health")
     specs = [str(c.proto.spec) for c in charts(full_app)]
-    assert len(specs) == 5  # sleep, efficiency, steps with baseline band, resting heart rate, weight
+    assert len(specs) == 7  # sleep, efficiency, steps with baseline band, resting heart rate, HRV, SpO2, weight
     assert "goal 7" in specs[0]  # the sleep goal line, from the sleep_goal_minutes var (420 min)
     assert "baseline band" in specs[2]
     wide = number(metric(full_app, "Steps a day"))
@@ -164,11 +167,38 @@ def test_relationships_page_lists_overdue_and_fading_contacts_and_filters_change
     assert 0 < number(metric(full_app, "Interactions in range")) < touches
 
 
-def test_pipeline_page_shows_the_ledger(full_app):
+def test_pipeline_page_shows_the_ledger(full_app, full_warehouse):
     goto(full_app, "Pipeline")
     assert len(charts(full_app)) == 1
     assert number(metric(full_app, "Runs shown")) == 4  # one run per source
     assert number(metric(full_app, "Failed")) == 0
+    subheaders = [s.value for s in full_app.subheader]
+    assert subheaders[:2] == ["Pipeline freshness: last successful load per source",
+                              "Data recency: newest record per table"]
+    health, recency, runs = (d.value for d in full_app.dataframe)
+    con = duckdb.connect(str(full_warehouse), read_only=True)
+    try:
+        mart_runs = {r for (r,) in con.execute("select run_id from marts.fct_pipeline_runs").fetchall()}
+        mart_tables = {t for (t,) in con.execute("select table_name from marts.data_recency").fetchall()}
+    finally:
+        con.close()
+    assert set(health["source_name"]) == set(runs["source"]) == {"notion", "hubspot", "fitbit", "fitbit_export"}
+    assert len(mart_runs) == 4
+    assert set(recency["table_name"]) == mart_tables and {"notion__habit_pages", "hubspot__contacts"} <= mart_tables
+    assert set(recency["recency_status"]) == {"warn"}  # the test year ended in 2025: old data, a warning only
+
+
+def test_pipeline_page_reads_the_marts_not_the_ledger(full_warehouse, tmp_path, monkeypatch):
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(full_warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("drop schema ops cascade")  # the raw ledger gone: only the marts built from it remain
+    finally:
+        con.close()
+    at = goto(open_app(copy, monkeypatch), "Pipeline")
+    assert number(metric(at, "Runs shown")) == 4
+    assert not any("No pipeline runs yet" in i.value for i in at.info)
 
 
 def test_a_pipeline_holding_the_warehouse_gives_a_busy_note_not_a_traceback(full_warehouse, monkeypatch):

@@ -1,4 +1,7 @@
-"""Compares dbt marts across destinations: which nodes to build for the loaded sources, the builds, a normalised table diff."""
+"""Compares dbt marts across destinations: which nodes to build for the loaded sources, the builds, a normalised table diff.
+
+Which nodes the loaded sources can build is scripts/dbt_build.py's rule (the one `make dbt-build` follows).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +15,30 @@ from pathlib import Path
 
 import duckdb
 
+from scripts.dbt_build import buildable_nodes, source_tables, upstream_sources
 from tests.conftest import run_dbt
 
 Table = tuple[list[str], list[tuple]]  # column names, rows
 
 
-def ignored(column: str) -> bool:
-    """dlt bookkeeping, load and build times legitimately differ between two runs over the same data."""
-    return column.startswith("_dlt") or column.endswith(("loaded_at", "built_at"))
+# the ledger: every loader runs its pipeline through run_source, which writes ops.pipeline_runs on the same
+# destination, so the ops marts (pipeline_health, fct_pipeline_runs) are built and compared too
+LEDGER_SOURCE = "ops"
+
+# columns of the ops marts whose values say when a run happened (or which id dlt drew), not what it loaded:
+# two loads of the same data differ there and nowhere else
+RUN_DEPENDENT_COLUMNS = {
+    "fct_pipeline_runs": {"run_id", "started_at", "finished_at", "duration_seconds"},
+    "pipeline_health": {"last_success_at", "hours_since_success", "last_success_run_id", "last_run_finished_at",
+                        "last_run_id"},
+    "data_recency": {"hours_since_latest_record"},
+}
+
+
+def ignored(column: str, table: str = "") -> bool:
+    """dlt bookkeeping, load and build times (and run times in the ops marts) legitimately differ between two runs."""
+    return (column.startswith("_dlt") or column.endswith(("loaded_at", "built_at"))
+            or column in RUN_DEPENDENT_COLUMNS.get(table, set()))
 
 
 def load_manifest(target_path: Path) -> dict:
@@ -30,33 +49,6 @@ def unit_tests_run(target_path: Path) -> list[str]:
     """Names of the dbt unit tests a build ran (from its run_results.json), whatever their status."""
     results = json.loads((target_path / "run_results.json").read_text())["results"]
     return [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.")]
-
-
-def upstream_sources(manifest: dict) -> dict[str, set[str]]:
-    """Model/seed/snapshot name -> the dbt sources it reads, directly or through other models."""
-    nodes = manifest["nodes"]
-    memo: dict[str, set[str]] = {}
-
-    def sources_of(unique_id: str) -> set[str]:
-        if unique_id in manifest["sources"]:
-            return {manifest["sources"][unique_id]["source_name"]}
-        if unique_id not in memo:
-            memo[unique_id] = set()  # guards against cycles while recursing
-            deps = nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", [])
-            memo[unique_id] = set().union(*(sources_of(d) for d in deps))
-        return memo[unique_id]
-
-    return {node["name"]: sources_of(uid) for uid, node in nodes.items()
-            if node["resource_type"] in ("model", "seed", "snapshot")}
-
-
-def buildable_nodes(manifest: dict, loaded_sources: set[str]) -> list[str]:
-    """Models and seeds whose every upstream dbt source was loaded.
-
-    Marts other sources feed (crm, health) are left out until their loader joins the test, and
-    come in automatically once it does.
-    """
-    return sorted(name for name, sources in upstream_sources(manifest).items() if sources <= loaded_sources)
 
 
 def mart_relations(manifest: dict, selected: list[str]) -> dict[str, str]:
@@ -83,8 +75,8 @@ def normalise(value):
     return str(value)
 
 
-def comparable_rows(columns: list[str], rows: list[tuple]) -> Counter:
-    keep = [i for i, c in enumerate(columns) if not ignored(c.lower())]
+def comparable_rows(columns: list[str], rows: list[tuple], table: str = "") -> Counter:
+    keep = [i for i, c in enumerate(columns) if not ignored(c.lower(), table)]
     return Counter(tuple(normalise(row[i]) for i in keep) for row in rows)
 
 
@@ -94,7 +86,7 @@ def table_diff(name: str, columns: tuple[list[str], list[str]], rows: tuple[list
     (cols_a, cols_b), (rows_a, rows_b), (a, b) = columns, rows, labels
     if [c.lower() for c in cols_a] != [c.lower() for c in cols_b]:
         return f"{name}: columns differ\n  {a}: {cols_a}\n  {b}: {cols_b}"
-    left, right = comparable_rows(cols_a, rows_a), comparable_rows(cols_b, rows_b)
+    left, right = comparable_rows(cols_a, rows_a, name), comparable_rows(cols_b, rows_b, name)
     if left == right:
         return None
     only_a, only_b = list((left - right).elements())[:3], list((right - left).elements())[:3]
@@ -103,9 +95,11 @@ def table_diff(name: str, columns: tuple[list[str], list[str]], rows: tuple[list
 
 
 def parse_selection(target_path: Path, dbt_sources: set[str]) -> list[str]:
-    """`dbt parse`, then the nodes buildable from `dbt_sources` (see buildable_nodes)."""
+    """`dbt parse`, then the nodes every table of `dbt_sources` can build (scripts.dbt_build.buildable_nodes,
+    the rule `make dbt-build` follows)."""
     run_dbt("parse", "--target-path", str(target_path), "--log-path", str(target_path / "logs"))
-    return buildable_nodes(load_manifest(target_path), dbt_sources)
+    manifest = load_manifest(target_path)
+    return buildable_nodes(manifest, source_tables(manifest, dbt_sources))
 
 
 def dbt_build(target: str, target_path: Path, selected: list[str]) -> dict:

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.destinations.loaders import DBT_SOURCES, load_all
+from tests.destinations.loaders import DBT_SOURCES, LOADERS, load_all
 from tests.destinations.marts import (
+    LEDGER_SOURCE,
     BuiltMarts,
     assert_same_marts,
     compare_marts,
@@ -61,13 +62,20 @@ def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sand
     def raw_counts() -> dict[str, int]:
         return {t: scalar(f"select count(*) from {t}") for t in (CONTACTS, PAGES, PAGE_PROPERTIES)}
 
-    selected = parse_selection(tmp_path / "parse", DBT_SOURCES)
+    def load_into(destination: str) -> dict:
+        monkeypatch.setenv("PIPELINE_DESTINATION", destination)
+        monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / f"dlt_{destination}"))
+        return load_all(pipelines_sandbox, tmp_path)
 
-    # BigQuery: every source, then a second run after an edit in the sandbox
-    monkeypatch.setenv("PIPELINE_DESTINATION", "bigquery")
-    monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_bigquery"))
+    dbt_sources = DBT_SOURCES | {LEDGER_SOURCE}  # the ops marts over each destination's own run ledger too
+    selected = parse_selection(tmp_path / "parse", dbt_sources)
+    assert {"pipeline_health", "fct_pipeline_runs", "data_recency"} <= set(selected)
+
+    # BigQuery and DuckDB (the reference) each load every source, then again after an edit in the sandbox:
+    # the same data, and the same runs in each destination's ledger
+    duck_first = load_into("duckdb")
     started = time.monotonic()
-    bq_reports = load_all(pipelines_sandbox, tmp_path)
+    bq_reports = load_into("bigquery")
     load_seconds = time.monotonic() - started
     for pipeline, report in bq_reports.items():
         assert report.rows, f"{pipeline} loaded nothing into BigQuery"
@@ -89,15 +97,16 @@ def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sand
     dbt_seconds = time.monotonic() - started
     assert unit_tests_run(tmp_path / "dbt_bigquery"), "dbt build on BigQuery ran no unit tests"
 
-    # DuckDB: the reference, loaded once from the edited sandbox
-    monkeypatch.setenv("PIPELINE_DESTINATION", "duckdb")
-    monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_duckdb"))
-    duck_reports = load_all(pipelines_sandbox, tmp_path)
-    for pipeline, report in bq_reports.items():
-        assert report.rows == duck_reports[pipeline].rows, f"{pipeline} raw row counts differ"
+    # DuckDB: the reference, its second load after the same edit
+    duck_second = load_into("duckdb")
+    for duck_reports, bq_loads in ((duck_first, bq_reports), (duck_second, second)):
+        for pipeline, report in bq_loads.items():
+            assert report.rows == duck_reports[pipeline].rows, f"{pipeline} raw row counts differ"
+            assert report.run_id, f"{pipeline}'s run was not written to the ledger in BigQuery"
     duck = BuiltMarts("duckdb", dbt_build("dev", tmp_path / "dbt_duckdb", selected), partial(duckdb_table, warehouse.path))
 
-    counts, diffs = compare_marts(selected, DBT_SOURCES, duck, bq)
+    counts, diffs = compare_marts(selected, dbt_sources, duck, bq)
+    assert counts["fct_pipeline_runs"] == (2 * len(LOADERS), 2 * len(LOADERS))  # two loads, in each ledger
     assert_same_marts("bigquery", bq_reports, counts, diffs,
                       f"emulator start {emulator.start_seconds:.1f} s, load {load_seconds:.1f} s, "
                       f"second load {second_seconds:.1f} s, dbt build {dbt_seconds:.1f} s")

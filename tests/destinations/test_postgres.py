@@ -9,8 +9,9 @@ import psycopg2
 import pytest
 
 from scripts.postgres_server import PostgresServer
-from tests.destinations.loaders import DBT_SOURCES, load_all
+from tests.destinations.loaders import DBT_SOURCES, LOADERS, load_all
 from tests.destinations.marts import (
+    LEDGER_SOURCE,
     BuiltMarts,
     Table,
     assert_same_marts,
@@ -34,7 +35,9 @@ def postgres_table(pg: PostgresServer, relation: str) -> Table:
 
 @pytest.mark.slow
 def test_postgres_marts_match_duckdb(pipelines_sandbox, warehouse, postgres_env, monkeypatch, tmp_path):
-    selected = parse_selection(tmp_path / "parse", DBT_SOURCES)
+    dbt_sources = DBT_SOURCES | {LEDGER_SOURCE}  # the ops marts over each destination's own run ledger too
+    selected = parse_selection(tmp_path / "parse", dbt_sources)
+    assert {"pipeline_health", "fct_pipeline_runs", "data_recency"} <= set(selected)
 
     # DuckDB: the reference run
     monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_duckdb"))
@@ -59,8 +62,11 @@ def test_postgres_marts_match_duckdb(pipelines_sandbox, warehouse, postgres_env,
     for pipeline, report in pg_reports.items():
         assert report.rows, f"{pipeline} loaded nothing into Postgres"
         assert report.rows == duck_reports[pipeline].rows, f"{pipeline} raw row counts differ"
+        assert report.run_id, f"{pipeline}'s run was not written to the ledger in Postgres"
 
-    counts, diffs = compare_marts(selected, DBT_SOURCES, duck, pg)
+    counts, diffs = compare_marts(selected, dbt_sources, duck, pg)
+    assert counts["fct_pipeline_runs"] == (len(LOADERS), len(LOADERS))  # every run, in each destination's ledger
+    assert counts["pipeline_health"] == (len(LOADERS), len(LOADERS))  # one row per pipeline
     assert_same_marts("postgres", pg_reports, counts, diffs,
                       f"server start {postgres_env.start_seconds:.1f} s, load {load_seconds:.1f} s "
                       f"(duckdb {duck_load_seconds:.1f} s), dbt build {dbt_seconds:.1f} s")

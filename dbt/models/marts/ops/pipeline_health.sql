@@ -79,9 +79,8 @@ ages as (
         latest_successes.rows_per_table as last_success_rows_per_table,
         latest_successes.api_requests as last_success_api_requests,
         coalesce(failures_since_success.failed_runs, 0) as failed_runs_since_success,
-        round(
-            {{ dbt.datediff('latest_successes.finished_at', 'checked.checked_at', 'minute') }} / 60.0, 1
-        ) as hours_since_success,
+        {{ round_float(dbt.datediff('latest_successes.finished_at', 'checked.checked_at', 'minute') ~ ' / 60.0', 1) }}
+            as hours_since_success,
         {{ freshness_hours('latest_runs.source_name', 'warn_after') }} as warn_after_hours,
         {{ freshness_hours('latest_runs.source_name', 'error_after') }} as error_after_hours
     from latest_runs

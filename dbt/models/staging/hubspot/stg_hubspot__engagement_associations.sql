@@ -2,7 +2,14 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'hubspot__engagements__associations') }}
+    {#- dlt creates the nested table only once an engagement with an association has been loaded #}
+    {{ source_if_exists('hubspot', 'hubspot__engagements__associations', {
+        'engagement_id': dbt.type_string(),
+        'to_object_type': dbt.type_string(),
+        'to_object_id': dbt.type_string(),
+        'association_type_id': dbt.type_bigint(),
+        '_dlt_parent_id': dbt.type_string(),
+    }) }}
 
 ),
 
