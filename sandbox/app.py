@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from fastapi import Body, FastAPI, HTTPException
+from fastapi import Body, FastAPI, HTTPException, Request
+from fastapi.responses import Response
 
-from sandbox.fitbit_api import FitbitAuth
-from sandbox.fitbit_api import build_router as fitbit_router
 from sandbox.fitbit_data import FitbitHealth, generate_health
+from sandbox.google_health_api import GoogleHealth, build_google_health, legacy_fitbit_router
+from sandbox.google_health_api import build_router as google_health_router
 from sandbox.hubspot_api import build_router as hubspot_router
 from sandbox.hubspot_data import generate_portal
 from sandbox.hubspot_store import HubSpotStore, object_type
@@ -20,6 +22,8 @@ from sandbox.notion_store import NotionStore
 from sandbox.traffic import Traffic
 
 SYNTHETIC_NOTICE = "All data served here is synthetic: a generated person, not a real account."
+# first path segment -> the API name faults are queued under (traffic.py)
+REPLICAS = {"notion": "notion", "hubspot": "hubspot", "fitbit": "fitbit", "google": "google_health"}
 
 
 @dataclass
@@ -33,9 +37,9 @@ class SandboxConfig:
     hubspot_search_cap: int = 10_000
     hubspot_max_query_length: int = 2000
     hubspot_rate_limit: int | None = None  # requests per 10 s window (HubSpot Free: 100)
-    fitbit_client_id: str = "SANDBOXID"
-    fitbit_client_secret: str = "sandbox-fitbit-client-secret"
-    fitbit_rate_limit: int = 150  # requests per hour per user, like Fitbit
+    # the fitbit pipeline's Google OAuth client (the Google Health API replica and its token endpoint)
+    fitbit_client_id: str = "000000000000-sandbox.apps.googleusercontent.com"
+    fitbit_client_secret: str = "sandbox-google-client-secret"
     fitbit_heart_rate_interval: int = 4  # mean seconds between heart-rate samples (~7.5 M a year)
     now: datetime | None = None
 
@@ -50,7 +54,7 @@ class Sandbox:
     notion: NotionStore
     hubspot: HubSpotStore | None = None
     fitbit: FitbitHealth | None = None
-    fitbit_auth: FitbitAuth | None = None
+    google_health: GoogleHealth | None = None
 
 
 def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
@@ -65,10 +69,7 @@ def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
                              max_query_length=config.hubspot_max_query_length),
     )
     sandbox.fitbit = generate_health(life, heart_rate_interval=config.fitbit_heart_rate_interval)
-    sandbox.fitbit_auth = FitbitAuth(config.fitbit_client_id, config.fitbit_client_secret,
-                                     rate_limit=config.fitbit_rate_limit)
-    # the pair a user gets from the first authorisation (scripts would store it in the token store)
-    sandbox.fitbit_auth.issue_refresh_token()
+    sandbox.google_health = build_google_health(sandbox.fitbit, config.fitbit_client_id, config.fitbit_client_secret)
     if config.hubspot_rate_limit:
         sandbox.traffic.set_rate_limit("hubspot", config.hubspot_rate_limit, window_seconds=10.0)
     return sandbox
@@ -77,9 +78,26 @@ def build_sandbox(config: SandboxConfig | None = None) -> Sandbox:
 def create_app(sandbox: Sandbox) -> FastAPI:
     app = FastAPI(title="personal-data sandbox", description=SYNTHETIC_NOTICE)
     app.state.sandbox = sandbox
+
+    @app.middleware("http")
+    async def answer_faults(request: Request, call_next):
+        """Slow and malformed answers queued with /_sandbox/faults/<api>/slow|malformed (traffic.py)."""
+        api = REPLICAS.get(request.url.path.strip("/").split("/", 1)[0])
+        delay, malformed = sandbox.traffic.take_body_fault(api) if api else (0.0, False)
+        if delay:
+            await asyncio.sleep(delay)
+            if await request.is_disconnected():  # the client gave up waiting: nothing to answer
+                return Response(status_code=499)
+        response = await call_next(request)
+        if not malformed:
+            return response
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return Response(body[: max(1, len(body) // 2)], status_code=response.status_code, headers=headers)
     app.include_router(notion_router(sandbox.notion, sandbox.traffic, sandbox.config.notion_token), prefix="/notion")
     app.include_router(hubspot_router(sandbox.hubspot, sandbox.traffic, sandbox.config.hubspot_token), prefix="/hubspot")
-    app.include_router(fitbit_router(sandbox.fitbit, sandbox.fitbit_auth, sandbox.traffic), prefix="/fitbit")
+    app.include_router(google_health_router(sandbox.google_health, sandbox.traffic))
+    app.include_router(legacy_fitbit_router(sandbox.traffic))
 
     @app.get("/_sandbox/health")
     def health():
@@ -91,7 +109,13 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         return {"notice": SYNTHETIC_NOTICE, "life": {"seed": sandbox.config.life.seed,
                 "start": sandbox.config.life.start.isoformat(), "days": sandbox.config.life.days},
                 "notion": {"databases": sandbox.notion.ws.database_ids, "token": sandbox.config.notion_token},
-                "hubspot": {"token": sandbox.config.hubspot_token}}
+                "hubspot": {"token": sandbox.config.hubspot_token},
+                "faults": {"pending": sandbox.traffic.pending_faults(),
+                           "knobs": ["POST /_sandbox/faults/{api} {statuses: [429, 503, ...]}",
+                                     "POST /_sandbox/faults/{api}/malformed {count}",
+                                     "POST /_sandbox/faults/{api}/slow {seconds, count}",
+                                     "POST /_sandbox/rate_limit/{api} {max_requests, window_seconds}",
+                                     "DELETE /_sandbox/faults/{api}"]}}
 
     @app.get("/_sandbox/requests")
     def requests_made():
@@ -107,18 +131,24 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         sandbox.traffic.inject(api, statuses)
         return {"ok": True}
 
+    @app.post("/_sandbox/faults/{api}/malformed")
+    def inject_malformed(api: str, count: int = Body(1, embed=True)):
+        sandbox.traffic.inject_malformed(api, count)
+        return {"ok": True}
+
+    @app.post("/_sandbox/faults/{api}/slow")
+    def inject_slow(api: str, seconds: float = Body(..., embed=True), count: int = Body(1, embed=True)):
+        sandbox.traffic.inject_delay(api, seconds, count)
+        return {"ok": True}
+
+    @app.delete("/_sandbox/faults/{api}")
+    def clear_faults(api: str):
+        sandbox.traffic.clear_faults(api)
+        return {"ok": True}
+
     @app.post("/_sandbox/rate_limit/{api}")
     def rate_limit(api: str, max_requests: int | None = Body(None, embed=True), window_seconds: float = Body(1.0, embed=True)):
         sandbox.traffic.set_rate_limit(api, max_requests, window_seconds)
-        return {"ok": True}
-
-    @app.post("/_sandbox/fitbit/expire_tokens")
-    def fitbit_expire_tokens(after_requests: int = Body(0, embed=True),
-                             access_token_seconds: int | None = Body(None, embed=True)):
-        """Expire every Fitbit access token issued so far after N more API requests (401 expired_token mid-run)."""
-        if access_token_seconds is not None:
-            sandbox.fitbit_auth.access_token_seconds = access_token_seconds
-        sandbox.fitbit_auth.expire_access_tokens(after_requests)
         return {"ok": True}
 
     @app.post("/_sandbox/notion/pages/{page_id}")

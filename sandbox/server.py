@@ -58,7 +58,20 @@ class SandboxServer:
 
     @property
     def fitbit_base_url(self) -> str:
+        """The legacy Fitbit Web API: every URL answers 410 Gone, as api.fitbit.com does since 2026-11-02."""
         return f"{self.url}/fitbit"
+
+    @property
+    def google_health_base_url(self) -> str:
+        return f"{self.url}/google/health/v4"
+
+    @property
+    def google_token_uri(self) -> str:
+        return f"{self.url}/google/oauth2/token"
+
+    @property
+    def google_auth_uri(self) -> str:
+        return f"{self.url}/google/oauth2/auth"
 
     def pipeline_env(self) -> dict[str, str]:
         """Environment variables that point every pipeline at this sandbox (dlt config names)."""
@@ -66,11 +79,13 @@ class SandboxServer:
             "SOURCES__NOTION__API_BASE_URL": self.notion_base_url,
             "SOURCES__NOTION__API_TOKEN": self.sandbox.config.notion_token,
             "SOURCES__NOTION__DATABASES": json.dumps(self.sandbox.notion.ws.database_ids),
-            "SOURCES__FITBIT__API_BASE_URL": self.fitbit_base_url,
+            "SOURCES__FITBIT__API_BASE_URL": self.google_health_base_url,
+            "SOURCES__FITBIT__TOKEN_URI": self.google_token_uri,
+            "SOURCES__FITBIT__AUTH_URI": self.google_auth_uri,
             "SOURCES__FITBIT__CLIENT_ID": self.sandbox.config.fitbit_client_id,
             "SOURCES__FITBIT__CLIENT_SECRET": self.sandbox.config.fitbit_client_secret,
             # the first authorisation's refresh token; used only while the token store is empty
-            "SOURCES__FITBIT__REFRESH_TOKEN": next(iter(self.sandbox.fitbit_auth.refresh_tokens)),
+            "SOURCES__FITBIT__REFRESH_TOKEN": self.sandbox.google_health.first_refresh_token,
             "SOURCES__FITBIT__START_DATE": self.sandbox.config.life.start.isoformat(),
             "SOURCES__FITBIT__END_DATE": self.sandbox.config.life.end.isoformat(),
             "SOURCES__HUBSPOT__API_BASE_URL": self.hubspot_base_url,

@@ -1,163 +1,204 @@
-"""HTTP details of the Fitbit Web API: token refresh through the token store (also when a token dies
-mid-run), and the hourly request budget."""
+"""HTTP details of the Google Health API v4: paging the reconciled stream, the access token from the token
+store (refreshed once when it dies mid-run), and every refusal turned into one line that says what to do."""
 
 from __future__ import annotations
 
 import sys
-import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 
+import orjson
 import requests
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from requests.auth import AuthBase
 
 from pipelines.common.errors import SourceError
 from pipelines.common.http import counting_client
+from pipelines.fitbit.data_types import DataType
+from pipelines.fitbit.oauth import gone_line, reauthorize_command, token_refresher
+from pipelines.fitbit.settings import ALL_SOURCES, EXPORT_COMMAND
 from pipelines.fitbit.tokens import TokenSet, TokenStore, fresh_tokens
 
 
-class BudgetSpent(Exception):
-    """The hourly request budget is used up: resources stop where they are and the next run resumes."""
+class HealthApiClient:
+    """Reads data points of one data type at a time, newest first, page by page.
 
+    Paging goes through dlt's RESTClient with a JSONResponseCursorPaginator (the response's
+    `nextPageToken` sent back as the `pageToken` query parameter), built by
+    `pipelines.common.http.counting_client`. That gives, without code of our own: retries of 429 and
+    5xx answers honouring Retry-After with exponential backoff (the API documents no Retry-After, so
+    backoff matters; attempts and delays from [runtime] request_* in .dlt/config.toml), a request
+    timeout, and a count of every request on the wire for the run report and the ledger. An empty page
+    that still carries a token is followed (the API sends those), never taken as the end.
 
-@dataclass
-class RequestBudget:
-    """At most `limit` requests this run, and never past the server's Fitbit-Rate-Limit-Remaining."""
-
-    limit: int
-    used: int = 0
-    remaining: int | None = None
-
-    def spend(self) -> None:
-        if self.used >= self.limit or self.remaining == 0:
-            raise BudgetSpent
-        self.used += 1
-
-    def observe(self, response: requests.Response) -> None:
-        if "Fitbit-Rate-Limit-Remaining" in response.headers:
-            self.remaining = int(response.headers["Fitbit-Rate-Limit-Remaining"])
-
-
-def token_refresher(base_url: str, client_id: str, client_secret: str):
-    """POST /oauth2/token with Basic client auth; the answer's refresh token replaces the one just spent."""
-
-    def refresh(refresh_token: str) -> TokenSet:
-        response = requests.post(f"{base_url}/oauth2/token", auth=(client_id, client_secret), timeout=30,
-                                 data={"grant_type": "refresh_token", "refresh_token": refresh_token})
-        if response.status_code == 400 and "invalid_grant" in response.text:
-            raise SourceError("Fitbit refused the stored refresh token (invalid_grant: already used or revoked); "
-                              "authorise again to store a new token pair")
-        if response.status_code != 200:
-            raise SourceError(f"Fitbit token refresh failed with HTTP {response.status_code}")
-        body = response.json()
-        return TokenSet(body["access_token"], body["refresh_token"], time.time() + int(body["expires_in"]),
-                        body.get("user_id", "-"))
-
-    return refresh
-
-
-def exchange_authorization_code(base_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str,
-                                code_verifier: str) -> TokenSet:
-    """The first authorisation: trade the consent page's single-use code (with its PKCE verifier) for a token pair."""
-    response = requests.post(f"{base_url}/oauth2/token", auth=(client_id, client_secret), timeout=30,
-                             data={"grant_type": "authorization_code", "code": code, "client_id": client_id,
-                                   "redirect_uri": redirect_uri, "code_verifier": code_verifier})
-    if response.status_code != 200:
-        try:
-            error = response.json()["errors"][0]
-            detail = f"{error.get('errorType')}: {error.get('message', '')}"
-        except (ValueError, KeyError, IndexError, TypeError):
-            detail = "no error body"
-        raise SourceError(f"Fitbit refused the authorization code (HTTP {response.status_code}, "
-                          f"{detail.replace(code, '***')[:200]}); codes work once and expire in minutes: start again")
-    body = response.json()
-    return TokenSet(body["access_token"], body["refresh_token"], time.time() + int(body["expires_in"]),
-                    body.get("user_id", "-"))
-
-
-class _BearerAuth(AuthBase):
-    """Adds the current access token when a request is sent (so a mid-run refresh takes effect at once,
-    and the token is never part of the client's default headers, which dlt logs at debug level)."""
-
-    def __init__(self, client: FitbitClient):
-        self.client = client
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self.client.tokens.access_token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(***)"
-
-
-class FitbitClient:
-    """GETs against the Web API with a fresh access token, counting every request against the budget.
-
-    A 401 mid-run (the access token expired or was revoked while we were walking windows) is
-    answered once per request: refresh through the token store (under its lock, the new pair saved
-    before it is used), then retry. A second 401 for the same request is an error that says so.
+    Nothing touches the network until the first page is asked for: building the source stays cheap.
     """
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, store: TokenStore,
-                 seed_refresh_token: str | None, budget: RequestBudget, lock_timeout_seconds: float = 60):
-        if seed_refresh_token and store.read() is None:
-            with store.locked(lock_timeout_seconds):
-                if store.read() is None:
-                    # the first authorisation's token, only until the store holds its own rotated pair
-                    store.write(TokenSet("", seed_refresh_token, 0.0))
+                 seed_refresh_token: str | None, token_uri: str):
+        self.base_url = base_url.rstrip("/")
         self.store = store
-        self.lock_timeout_seconds = lock_timeout_seconds
-        self.refresh = token_refresher(base_url, client_id, client_secret)
-        self.tokens = fresh_tokens(store, self.refresh, lock_timeout_seconds)
-        self.budget = budget
-        self.client = counting_client("fitbit", base_url, {"Accept-Language": "en_GB"})
-        self.auth = _BearerAuth(self)
+        self.store_location: str | None = None  # how the store was configured, for the re-authorise command
+        self.seed_refresh_token = seed_refresh_token
+        self.lock_timeout_seconds = 60.0
+        self._credentials = (client_id, client_secret, token_uri)
+        self._tokens: TokenSet | None = None
+        self.auth = _GoogleBearer(self)
+        self.client = counting_client("fitbit", self.base_url, {"Accept": "application/json"},
+                                      paginator=JSONResponseCursorPaginator(cursor_path="nextPageToken",
+                                                                            cursor_param="pageToken"),
+                                      data_selector="dataPoints")
+        self.client.session.send = self._refuse_errors(self.client.session.send)
 
-    def _send(self, path: str, params: dict | None) -> requests.Response:
-        self.budget.spend()
-        response = self.client.get(path, params=params, auth=self.auth)
-        self.budget.observe(response)
-        return response
+    def _refuse_errors(self, retrying_send):
+        """Whatever is still an error once the retries are done becomes one line here, before RESTClient reads
+        the body (a 410 from api.fitbit.com or a gateway's 502 page is not JSON)."""
 
-    def get(self, path: str, params: dict | None = None) -> dict:
-        response = self._send(path, params)
-        if response.status_code == 401:
-            error_type = _error_type(response)
-            self.tokens = fresh_tokens(self.store, self.refresh, self.lock_timeout_seconds,
-                                       rejected_access_token=self.tokens.access_token)
-            print(f"[fitbit] the access token was rejected mid-run (401 {error_type}): refreshed it through the "
-                  f"token store and retried {path.split('?')[0]}", file=sys.stderr)
-            response = self._send(path, params)
-            if response.status_code == 401:
-                raise SourceError(f"Fitbit rejected the access token again right after a refresh "
-                                  f"(401 {_error_type(response)}): the app's access was revoked or its scopes "
-                                  f"changed; run scripts/fitbit_authorize.py to authorise again")
-        if response.status_code == 429:
-            raise BudgetSpent
-        if response.status_code >= 400:
-            raise SourceError(f"Fitbit answered HTTP {response.status_code} for {path.split('?')[0]}: "
-                              f"{self._safe_detail(response)}")
-        return response.json()
+        def send(request: requests.PreparedRequest, **kwargs) -> requests.Response:
+            response = retrying_send(request, **kwargs)
+            if response.status_code >= 400:
+                raise api_error(response, _data_type_of(response.url), self.store_location)
+            return response
 
-    def _safe_detail(self, response: requests.Response) -> str:
-        """The error type and message, with any token Fitbit echoes back masked (its 401/400 messages do that)."""
-        try:
-            error = response.json()["errors"][0]
-            detail = f"{error.get('errorType')}: {error.get('message', '')}"
-        except (ValueError, KeyError, IndexError, TypeError):
-            detail = response.text
-        for token in (self.tokens.access_token, self.tokens.refresh_token):
-            if token:
-                detail = detail.replace(token, "***")
-        return detail[:200]
+        return send
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        client_id, client_secret, token_uri = self._credentials
+        return token_refresher(client_id, client_secret, token_uri, self.store, self.store_location)(refresh_token)
+
+    @property
+    def tokens(self) -> TokenSet:
+        if self._tokens is None:
+            if self.seed_refresh_token and self.store.read() is None:
+                with self.store.locked(self.lock_timeout_seconds):
+                    if self.store.read() is None:
+                        # the first consent's refresh token from configuration, until the store holds one
+                        self.store.write(TokenSet("", self.seed_refresh_token, 0.0))
+            self._tokens = fresh_tokens(self.store, self.refresh, self.lock_timeout_seconds)
+        return self._tokens
+
+    def refresh_after_401(self, rejected_access_token: str) -> str:
+        """A new access token after the API refused this one (expired or revoked mid-run), saved before use."""
+        self._tokens = fresh_tokens(self.store, self.refresh, self.lock_timeout_seconds,
+                                    rejected_access_token=rejected_access_token)
+        return self._tokens.access_token
+
+    # --- data points -------------------------------------------------------------------------
+
+    def pages(self, data_type: DataType, filter_expression: str) -> Iterator[list[dict]]:
+        """Every page of the reconciled stream (`dataPoints:reconcile`) of `data_type` matching the filter.
+
+        Reconcile merges what several sources (watch, phone, apps) recorded into one stream, so an
+        interval the phone and the watch both counted is there once; `dataSourceFamily` all-sources
+        is its documented default, sent explicitly except for sleep (the API rejects the parameter there).
+        """
+        params: dict[str, str | int] = {"filter": filter_expression, "pageSize": data_type.page_size}
+        if data_type.source_family:
+            params["dataSourceFamily"] = ALL_SOURCES
+        path = f"users/me/dataTypes/{data_type.kebab}/dataPoints:reconcile"
+        # our own response hook replaces RESTClient's raise_for_status one: 429/5xx must reach the retries;
+        # what is still an error after them is refused in `_refuse_errors`
+        for page in self.client.paginate(path, params=params, auth=self.auth, hooks={"response": [_parse_once]}):
+            yield list(page)
 
 
-def _error_type(response: requests.Response) -> str:
+def _parse_once(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """Parse a page's JSON once, with orjson (a dlt dependency): RESTClient reads the body twice per page (the points,
+    then the cursor), and a heart-rate page is 10,000 points."""
+    if response.status_code < 400 and response.content:
+        body = orjson.loads(response.content)
+        response.json = lambda **_: body  # type: ignore[method-assign]
+    return response
+
+
+class _GoogleBearer(AuthBase):
+    """Adds the current access token when a request is sent; a 401 is answered once per request by a
+    refresh through the token store (under its lock, saved before use) and the same request again.
+    The token never sits in the client's default headers, which dlt logs at debug level."""
+
+    def __init__(self, api: HealthApiClient):
+        self.api = api
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.api.tokens.access_token}"
+        request.register_hook("response", self._on_401)
+        return request
+
+    def _on_401(self, response: requests.Response, **kwargs) -> requests.Response:
+        if response.status_code != 401 or getattr(response.request, "refreshed_after_401", False):
+            return response
+        rejected = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
+        new_token = self.api.refresh_after_401(rejected)
+        print(f"[fitbit] the access token was refused mid-run (401 {_status(response)}): refreshed it through "
+              f"the token store and sent the request again", file=sys.stderr)
+        again = response.request.copy()
+        again.headers["Authorization"] = f"Bearer {new_token}"
+        again.refreshed_after_401 = True  # type: ignore[attr-defined]
+        response.content  # noqa: B018 - read the refused answer so its connection is released
+        retried = response.connection.send(again, **kwargs)
+        retried.history.append(response)
+        retried.request = again
+        return retried
+
+    def __repr__(self) -> str:
+        return "_GoogleBearer(***)"
+
+
+def _error_body(response: requests.Response) -> dict:
     try:
-        return str(response.json()["errors"][0]["errorType"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return "no error type"
+        body = response.json()
+    except ValueError:
+        return {}
+    return body.get("error", {}) if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
 
 
-def report_budget_stop(used: int, where: str) -> None:
-    print(f"[fitbit] hourly request budget spent after {used} requests: stopped cleanly at {where}; "
-          f"the next run resumes there", file=sys.stderr)
+def _status(response: requests.Response) -> str:
+    return str(_error_body(response).get("status") or response.reason or response.status_code)
+
+
+def _reasons(error: dict) -> set[str]:
+    return {str(d.get("reason")) for d in error.get("details") or [] if isinstance(d, dict) and d.get("reason")}
+
+
+def _data_type_of(url: str) -> str:
+    """The data type a request was for ('heart-rate'), from its URL; the path when it is not a data request."""
+    path = url.split("?")[0]
+    parts = path.split("/dataTypes/")
+    return parts[1].split("/")[0] if len(parts) == 2 else path.rsplit("/", 1)[-1]
+
+
+def api_error(response: requests.Response, kebab: str, store_location: str | None) -> SourceError:
+    """One line for an answer that is still an error after the retries."""
+    code = response.status_code
+    error = _error_body(response)
+    status = error.get("status") or response.reason
+    message = str(error.get("message") or "").strip().splitlines()[0][:200] if error.get("message") else ""
+    where = f"{kebab} ({response.request.method} {response.url.split('?')[0]})"
+    if code == 410:
+        return SourceError(gone_line(response.url))
+    if code == 403:
+        reasons = _reasons(error)
+        if "SERVICE_DISABLED" in reasons or "has not been used in project" in message:
+            return SourceError("the Google Health API is not enabled in the OAuth client's Cloud project (403 "
+                               "SERVICE_DISABLED): enable it (gcloud services enable health.googleapis.com), then "
+                               "run again")
+        if "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in reasons:
+            return SourceError(f"the consent did not grant the scope {kebab} needs (403 "
+                               f"ACCESS_TOKEN_SCOPE_INSUFFICIENT): consent again and allow every data type: "
+                               f"{reauthorize_command(store_location)}")
+        return SourceError(f"Google Health API refused access to {kebab} (403 {status or 'PERMISSION_DENIED'}"
+                           f"{': ' + message if message else ''}): the Cloud project is most likely not onboarded "
+                           f"(Google said in October 2026 it is not onboarding new projects); the Takeout export "
+                           f"always works: {EXPORT_COMMAND}")
+    if code == 401:
+        return SourceError(f"Google refused the access token again right after a refresh (401 {status}): access "
+                           f"was revoked or the scopes changed; re-authorise: {reauthorize_command(store_location)}")
+    if code == 429 or code >= 500:
+        return SourceError(f"Google Health API still answered {code} {status} for {where} after every retry "
+                           f"(quota: 300 requests a minute per user, 2.5 a second for unverified apps): nothing "
+                           f"was loaded and the next run starts from the same place")
+    if code == 404 and not error:
+        return SourceError(f"nothing at {where} (404, not an API answer): sources.fitbit.api_base_url should be "
+                           f"https://health.googleapis.com/v4")
+    return SourceError(f"Google Health API refused {where}: {code} {status}{': ' + message if message else ''}")

@@ -1,179 +1,143 @@
-"""Fitbit Web API -> raw.fitbit__* (the same tables and keys as the data-export import in fitbit_export.py)."""
+"""Fitbit and Pixel data from the Google Health API v4 -> raw.fitbit__<entity>, tables this pipeline alone owns.
+
+Nine data types (heart rate, steps, sleep, weight, body fat, daily resting heart rate, HRV, SpO2,
+exercise), each read from the reconciled stream with an AIP-160 filter on its own time member, newest
+first, page by page into Arrow tables (data_types.py).
+
+Incremental, per data type: the first run backfills from `start_date`; later runs re-read from `lag_days`
+before the newest date the previous run saw (the state, in dlt resource state, is committed only with
+a successful load). The API has no change feed and no updated-since filter, so edits and deletions are
+only visible by re-reading, and a re-read replaces: each run's merge deletes every row of the window it
+re-read (`window_date >= since`, dlt's delete-insert with a destination scope) and inserts what the API
+answers now. A point that vanished from the window is gone downstream; rows before the window are
+never touched.
+
+The source's dlt schema is `google_health`, not `fitbit`: the legacy tables older versions wrote
+(fitbit__sleep, fitbit__heart_rate_intraday, ...) live in the old `fitbit` schema of this pipeline, so a
+full refresh (`refresh="drop_sources"` drops the tables of the source's own schema) can never drop them.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.extract.resource import DltResource
 
-from pipelines.fitbit.client import BudgetSpent, FitbitClient, RequestBudget, report_budget_stop
-from pipelines.fitbit.records import STAGE_LEVELS, keys_not_null, sleep_row
-from pipelines.fitbit.settings import API_BASE_URL, DEFAULT_TOKEN_STORE_PATH, HOURLY_BUDGET, REPULL_DAYS, START_DATE
+from pipelines.common.errors import SourceError
+from pipelines.common.rejected import reject
+from pipelines.fitbit.client import HealthApiClient
+from pipelines.fitbit.data_types import BY_ENTITY, DATA_TYPES, TS_LOCAL, DataType
+from pipelines.fitbit.settings import API_BASE_URL, DEFAULT_TOKEN_STORE_PATH, LAG_DAYS, START_DATE, TOKEN_URI
 from pipelines.fitbit.tokens import open_token_store
 
-LOCAL_TS = {"data_type": "timestamp", "timezone": False}
+SOURCE = "fitbit"
+SCHEMA = "google_health"
 
 
-@dlt.source(name="fitbit", section="fitbit")
+@dlt.source(name=SCHEMA, section=SOURCE)
 def fitbit_source(
     client_id: str = dlt.secrets.value,
     client_secret: str = dlt.secrets.value,
     refresh_token: str | None = dlt.secrets.value,
     api_base_url: str = API_BASE_URL,
+    token_uri: str = TOKEN_URI,
     token_store: str | None = None,
     token_store_path: str = DEFAULT_TOKEN_STORE_PATH,
     start_date: str = START_DATE,
     end_date: str | None = None,
-    repull_days: int = REPULL_DAYS,
-    hourly_budget: int = HOURLY_BUDGET,
+    lag_days: int = LAG_DAYS,
+    data_types: list[str] | None = None,
 ):
-    """Sleep, daily steps, resting heart rate, per-second heart rate and weight, walked in date windows.
+    """The Google Health API data of the consenting user (`users/me`), one resource per data type.
 
-    Each resource keeps the first date it has not finished in its state and re-pulls the last
-    `repull_days` (late syncs, edits). When the budget is spent the run stops cleanly.
-    The token pair lives in `token_store` (`gsm://projects/<p>/secrets/<s>` for Google Secret
-    Manager) or, when that is unset, in the local file `token_store_path`.
+    The refresh token lives in `token_store` (`gsm://projects/<p>/secrets/<s>` for Google Secret
+    Manager) or, when that is unset, in the local file `token_store_path`; `refresh_token` seeds an
+    empty store. `end_date` (inclusive) bounds a backfill; `data_types` picks entities (default: all).
     """
-    budget = RequestBudget(hourly_budget)
-    client = FitbitClient(api_base_url, client_id, client_secret, open_token_store(token_store, token_store_path),
-                          refresh_token, budget)
-    first = date.fromisoformat(start_date)
-    last = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()
-    span = Span(first, last, repull_days, datetime.now(UTC))
-    return (
-        fitbit__sleep(client, span),
-        fitbit__daily_activity(client, span),
-        fitbit__heart_rate_daily(client, span),
-        fitbit__weight(client, span),
-        fitbit__heart_rate_intraday(client, span),
-    )
+    unknown = sorted(set(data_types or ()) - set(BY_ENTITY))
+    if unknown:
+        raise SourceError(f"unknown sources.fitbit.data_types {unknown}: choose from {', '.join(BY_ENTITY)}")
+    client = HealthApiClient(api_base_url, client_id, client_secret, open_token_store(token_store, token_store_path),
+                             refresh_token, token_uri)
+    client.store_location = token_store or None
+    window = Window(date.fromisoformat(start_date),
+                    date.fromisoformat(end_date) + timedelta(days=1) if end_date else None, int(lag_days))
+    selected = [BY_ENTITY[name] for name in data_types] if data_types else DATA_TYPES
+    return [data_points(client, data_type, window) for data_type in selected]
 
 
-class Span:
-    """The dates to walk, where each resource resumes, and the load time stamped on rows."""
+@dataclass(frozen=True)
+class Window:
+    """Which dates a run re-reads: from `lag_days` before the newest date seen (the first run: `start`).
 
-    def __init__(self, first: date, last: date, repull_days: int, loaded_at: datetime):
-        self.first, self.last, self.repull_days, self.loaded_at = first, last, repull_days, loaded_at
+    `start` and `until` are the user's local dates; a type filtered on physical time has UTC window dates,
+    so its bounds widen by a day each way (a local day spans two UTC dates, offsets reach +-14 h): the
+    first local day is loaded whole, whatever the zone. The lag is counted in the type's own dates."""
 
-    def windows(self, max_days: int) -> Iterator[tuple[date, date]]:
+    start: date
+    until: date | None  # exclusive; None = up to now
+    lag_days: int
+
+    def bounds(self, data_type: DataType, newest_seen: str | None) -> tuple[date, date | None]:
+        pad = timedelta(days=1 if data_type.literal == "timestamp" else 0)
+        first = self.start - pad
+        since = max(first, date.fromisoformat(newest_seen) - timedelta(days=self.lag_days)) if newest_seen else first
+        return since, (self.until + pad if self.until else None)
+
+    @staticmethod
+    def scope(since: date, until: date | None) -> str:
+        """The destination rows this run's merge replaces (portable SQL: DuckDB, Postgres, BigQuery)."""
+        condition = f"window_date >= '{since.isoformat()}'"
+        return condition + (f" and window_date < '{until.isoformat()}'" if until else "")
+
+
+def data_points(client: HealthApiClient, data_type: DataType, window: Window) -> DltResource:
+    """The resource of one data type: `fitbit__<entity>`, its window replaced on every run."""
+
+    def read() -> Iterator[pa.Table | dict]:
         state = dlt.current.resource_state()
-        resume = date.fromisoformat(state["next_date"]) - timedelta(days=self.repull_days) \
-            if "next_date" in state else self.first
-        start = max(self.first, resume)
-        while start <= self.last:
-            end = min(self.last, start + timedelta(days=max_days - 1))
-            yield start, end
-            state["next_date"] = (end + timedelta(days=1)).isoformat()  # this window is in the load
-            start = end + timedelta(days=1)
+        since, until = window.bounds(data_type, state.get("newest_window_date"))
+        # the first item carries this run's scope and is always there, so the merge (and its delete) runs even
+        # when the window came back empty: what vanished from it is deleted
+        yield dlt.mark.with_hints(data_type.schema.empty_table(), dlt.mark.make_hints(write_disposition={
+            "disposition": "merge", "strategy": "delete-insert", "destination_scope": window.scope(since, until)}))
+        newest, outside = state.get("newest_window_date"), 0
+        for points in client.pages(data_type, data_type.filter(since, until)):
+            table, bad = data_type.to_arrow(points)
+            for point, reason in bad:
+                yield reject(SOURCE, data_type.entity, reason, point, origin=data_type.origin)
+            table, dropped = _inside(table, since, until)
+            outside += dropped
+            if table.num_rows:
+                page_newest = pc.max(table["window_date"]).as_py().isoformat()
+                newest = max(newest or page_newest, page_newest)
+                yield table
+        if outside:
+            print(f"[{SOURCE}] {data_type.kebab}: ignored {outside} points the API sent from outside the filter's "
+                  f"window", file=sys.stderr)
+        if newest:
+            state["newest_window_date"] = newest
+        state["last_window_start"] = since.isoformat()
+
+    # wall-clock columns stay zone-less (dlt would otherwise store every timestamp as an instant)
+    local_columns = {f.name: {"data_type": "timestamp", "timezone": False}
+                     for f in data_type.schema if f.type == TS_LOCAL}
+    return dlt.resource(read, name=f"{SOURCE}__{data_type.entity}", columns=local_columns,
+                        write_disposition={"disposition": "merge", "strategy": "delete-insert"})
 
 
-# the export loads these tables as Arrow (no dlt row columns): the API path matches it, so both
-# pipelines can merge into the same tables
-_LOADED_AT = ("loaded_at", pa.timestamp("us", tz="UTC"))
-_SCHEMAS = {
-    "activity": pa.schema([("activity_date", pa.date32()), ("steps", pa.int64()), ("origin", pa.string()),
-                           _LOADED_AT]),
-    "heart_rate_daily": pa.schema([("heart_rate_date", pa.date32()), ("resting_heart_rate", pa.float64()),
-                                   ("origin", pa.string()), _LOADED_AT]),
-    "weight": pa.schema([("log_id", pa.int64()), ("weight_date", pa.date32()), ("measured_at", pa.timestamp("us")),
-                         ("weight_kg", pa.float64()), ("bmi", pa.float64()), ("fat_pct", pa.float64()),
-                         ("log_source", pa.string()), ("origin", pa.string()), _LOADED_AT]),
-}
-
-
-_KEYS = {"activity": "activity_date", "heart_rate_daily": "heart_rate_date", "weight": "log_id"}
-
-
-def _arrow(rows: list[dict], kind: str) -> pa.Table:
-    return keys_not_null(pa.Table.from_pylist(rows, schema=_SCHEMAS[kind]), _KEYS[kind])
-
-
-def _stopped(client: FitbitClient, resource: str) -> None:
-    report_budget_stop(client.budget.used, resource)
-
-
-@dlt.resource(primary_key="log_id", write_disposition="merge",
-              columns={"start_time": dict(LOCAL_TS), "end_time": dict(LOCAL_TS),
-                       **{f"{lv}_minutes": {"data_type": "bigint"} for lv in STAGE_LEVELS}})
-def fitbit__sleep(client: FitbitClient, span: Span) -> Iterator[list[dict]]:
-    """Sleep logs from /1.2/ sleep/list (afterDate, sort=asc), following pagination.next to the end."""
-    state = dlt.current.resource_state()
-    after = max(span.first, date.fromisoformat(state.get("next_date", span.first.isoformat()))
-                - timedelta(days=span.repull_days))
-    path, params = "/1.2/user/-/sleep/list.json", {"afterDate": after.isoformat(), "sort": "asc", "limit": 100}
-    try:
-        while path:
-            page = client.get(path, params)
-            logs = [log for log in page["sleep"] if log["dateOfSleep"] <= span.last.isoformat()]
-            if logs:
-                yield [{**sleep_row(log, origin="api"), "loaded_at": span.loaded_at} for log in logs]
-                state["next_date"] = logs[-1]["dateOfSleep"]
-            path, params = page["pagination"]["next"] or None, None
-    except BudgetSpent:
-        _stopped(client, "fitbit__sleep")
-
-
-@dlt.resource(primary_key="activity_date", write_disposition="merge")
-def fitbit__daily_activity(client: FitbitClient, span: Span) -> Iterator[pa.Table]:
-    """Daily steps (the API sends strings) in windows of up to 1095 days."""
-    try:
-        for start, end in span.windows(1095):
-            body = client.get(f"/1/user/-/activities/steps/date/{start}/{end}.json")
-            yield _arrow([{"activity_date": date.fromisoformat(r["dateTime"]), "steps": int(r["value"]),
-                           "origin": "api", "loaded_at": span.loaded_at} for r in body["activities-steps"]], "activity")
-    except BudgetSpent:
-        _stopped(client, "fitbit__daily_activity")
-
-
-@dlt.resource(primary_key="heart_rate_date", write_disposition="merge")
-def fitbit__heart_rate_daily(client: FitbitClient, span: Span) -> Iterator[pa.Table]:
-    """Resting heart rate per day (absent on days without enough data) in windows of up to a year."""
-    try:
-        for start, end in span.windows(366):
-            body = client.get(f"/1/user/-/activities/heart/date/{start}/{end}.json")
-            yield _arrow([{"heart_rate_date": date.fromisoformat(r["dateTime"]),
-                           "resting_heart_rate": float(r["value"]["restingHeartRate"]), "origin": "api",
-                           "loaded_at": span.loaded_at}
-                          for r in body["activities-heart"] if "restingHeartRate" in r["value"]], "heart_rate_daily")
-    except BudgetSpent:
-        _stopped(client, "fitbit__heart_rate_daily")
-
-
-@dlt.resource(primary_key="log_id", write_disposition="merge", columns={"measured_at": dict(LOCAL_TS)})
-def fitbit__weight(client: FitbitClient, span: Span) -> Iterator[pa.Table]:
-    """Weigh-ins in windows of 31 days (the endpoint's limit)."""
-    try:
-        for start, end in span.windows(31):
-            body = client.get(f"/1/user/-/body/log/weight/date/{start}/{end}.json")
-            yield _arrow([{"log_id": w["logId"], "weight_date": date.fromisoformat(w["date"]),
-                           "measured_at": datetime.fromisoformat(f"{w['date']}T{w['time']}"),
-                           "weight_kg": w["weight"], "bmi": w.get("bmi"), "fat_pct": w.get("fat"),
-                           "log_source": w.get("source"), "origin": "api", "loaded_at": span.loaded_at}
-                          for w in body["weight"]], "weight")
-    except BudgetSpent:
-        _stopped(client, "fitbit__weight")
-
-
-@dlt.resource(merge_key="measured_date", write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-              columns={"measured_at": {**LOCAL_TS, "unique": True, "nullable": False}})
-def fitbit__heart_rate_intraday(client: FitbitClient, span: Span) -> Iterator[pa.Table]:
-    """Per-second heart rate, one request per day (the budget's big spender), as Arrow tables."""
-    try:
-        for day, _ in span.windows(1):
-            body = client.get(f"/1/user/-/activities/heart/date/{day}/1d/1sec.json")
-            dataset = body["activities-heart-intraday"]["dataset"]
-            if not dataset:
-                continue
-            midnight = datetime.combine(day, datetime.min.time())
-            times = [midnight + timedelta(hours=int(s["time"][:2]), minutes=int(s["time"][3:5]),
-                                          seconds=int(s["time"][6:8])) for s in dataset]
-            yield keys_not_null(pa.table({"measured_at": pa.array(times, pa.timestamp("us")),
-                                          "measured_date": pa.array([day] * len(times), pa.date32()),
-                                          "bpm": pa.array([s["value"] for s in dataset], pa.int16()),
-                                          "confidence": pa.nulls(len(times), pa.int8())}),
-                                "measured_at", "measured_date")
-    except BudgetSpent:
-        _stopped(client, "fitbit__heart_rate_intraday")
-
+def _inside(table: pa.Table, since: date, until: date | None) -> tuple[pa.Table, int]:
+    """Rows inside the window only: a row outside it would never be replaced by a later re-read."""
+    if not table.num_rows:
+        return table, 0
+    keep = pc.greater_equal(table["window_date"], pa.scalar(since, pa.date32()))
+    if until is not None:
+        keep = pc.and_(keep, pc.less(table["window_date"], pa.scalar(until, pa.date32())))
+    kept = table.filter(keep)
+    return kept, table.num_rows - kept.num_rows

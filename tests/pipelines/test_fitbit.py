@@ -1,333 +1,499 @@
-"""The Fitbit Web API source against the sandbox: counts, token rotation, the hourly budget, overlap with the export,
-an access token dying mid-run, a crash right after a refresh, concurrent starts, and the first authorisation."""
+"""The Fitbit pipeline on the Google Health API v4, against the sandbox over real HTTP: counts per data type,
+the re-read window (second runs, late data, edits and deletions), the reconciled stream, a 429 storm, token
+refusals and their one-line messages, the first consent (Desktop and Web clients), the legacy tables a full
+refresh must not drop, and the 410 of the old Fitbit Web API."""
 
 from __future__ import annotations
 
-import json
-import os
-import stat
+import shutil
 import threading
 import time
+import webbrowser
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlparse
 
+import dlt
 import pytest
 import requests
 
-from pipelines.common import cli, secret_manager
+from pipelines.common import cli
 from pipelines.common.errors import SourceError
 from pipelines.common.runner import run_source
+from pipelines.common.settings import make_pipeline
 from pipelines.fitbit import authorize as fitbit_authorize
 from pipelines.fitbit import fitbit_source
-from pipelines.fitbit.client import FitbitClient, RequestBudget, exchange_authorization_code, token_refresher
-from pipelines.fitbit.export import fitbit_export_source
+from pipelines.fitbit.data_types import DATA_TYPES
+from pipelines.fitbit.oauth import gone_line, invalid_grant_line
+from pipelines.fitbit.settings import ALL_SOURCES, SCOPES
 from pipelines.fitbit.tokens import LocalFileTokenStore, TokenSet
-from pipelines.fitbit.tokens.secret_manager import SecretManagerTokenStore
-from tests.fixtures.secret_manager import FakeSecretManager
-from tests.pipelines.test_fitbit_export import TABLES, expected_counts, table_counts
+from sandbox.google_health_data import HEALTH_USER_ID
+from tests.conftest import run_dbt
+from tests.fixtures.google_health import GOOGLE_HEALTH_TABLES, expected_rows, workout_days
 
-SECRET = "projects/personal-data/secrets/fitbit-tokens"
-
-
-def load():
-    return run_source("fitbit", fitbit_source)
+TIMEOUT = 10
+AUTHORIZE = "python -m pipelines.fitbit.authorize"
 
 
-def test_api_load_matches_the_generator_and_rotates_the_token(fitbit_api, warehouse, fitbit_health, fitbit_export,
-                                                              tmp_path):
-    report = load()
-    counts = table_counts(warehouse)
-    expected = expected_counts(fitbit_export)
-    # the API reports every day's steps (0 when not worn); the export only days with steps
-    expected["fitbit__daily_activity"] = fitbit_health.life.config.days
-    assert counts == expected
-    assert report.api_requests == fitbit_api.sandbox.traffic.count("fitbit", "GET")
-    stored = json.loads((tmp_path / "tokens" / "fitbit.json").read_text())
-    assert stored["refresh_token"] in fitbit_api.sandbox.fitbit_auth.refresh_tokens, "the rotated token was saved"
-    assert fitbit_api.sandbox.traffic.count("fitbit", "POST /oauth2/token") == 1
-    # a second run reuses the saved access token (no refresh) and only re-pulls the last days
+def load(full_refresh: bool = False):
+    return run_source("fitbit", fitbit_source, full_refresh)
+
+
+def snapshot(warehouse) -> dict[str, list[tuple]]:
+    """Every row of every raw table the pipeline owns, in a stable order."""
+    present = {t for (t,) in warehouse.query(
+        "select table_name from information_schema.tables where table_schema = 'raw'")}
+    return {t: warehouse.query(f"select * from raw.{t} order by all") for t in GOOGLE_HEALTH_TABLES if t in present}
+
+
+def counts(warehouse) -> dict[str, int]:
+    return {t: len(rows) for t, rows in snapshot(warehouse).items()}
+
+
+def window(monkeypatch, env, days: int) -> tuple[date, date]:
+    end = env.health.life.config.end
+    start = end - timedelta(days=days - 1)
+    monkeypatch.setenv("SOURCES__FITBIT__START_DATE", start.isoformat())
+    return start, end
+
+
+def only(monkeypatch, *entities: str) -> None:
+    monkeypatch.setenv("SOURCES__FITBIT__DATA_TYPES", str(list(entities)).replace("'", '"'))
+
+
+def stale_access_token(path) -> TokenSet:
+    """Make the stored access token look expired (the next run refreshes), keeping everything else."""
+    store = LocalFileTokenStore(path)
+    tokens = store.read()
+    store.write(TokenSet(tokens.access_token, tokens.refresh_token, time.time() - 1, tokens.user_id,
+                         tokens.refresh_token_expires_at, tokens.consented_at))
+    return tokens
+
+
+def no_secret_in(text: str, env) -> None:
+    oauth = env.google.oauth
+    for token in [*oauth.grants, *oauth.access_tokens, env.server.sandbox.config.fitbit_client_secret]:
+        assert token not in text
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+def test_first_load_counts_every_data_type_then_a_second_run_rereads_only_the_lag_window(
+        google_health_api, warehouse, monkeypatch):
+    env = google_health_api
+    life = env.health.life.config
+    start, end = window(monkeypatch, env, life.days)
+    first = load()
+    assert counts(warehouse) == expected_rows(env.health, start, end, workout_days(env.google))
+    assert first.api_requests == env.data_requests() and first.api_retries == 0
+    assert env.token_posts() == 1, "one refresh, then the cached access token"
+    # every data type read from the reconciled stream, with the documented page sizes and filters
+    asked = env.google.requests
+    assert {r["method"] for r in asked} == {"dataPoints:reconcile"}
+    for request in asked:
+        params, sessions = request["params"], request["data_type"] in ("sleep", "exercise")
+        assert params["pageSize"] == ("25" if sessions else "10000")
+        assert params.get("dataSourceFamily") == (None if request["data_type"] == "sleep" else ALL_SOURCES)
+    assert any("pageToken" in r["params"] for r in asked), "pages were followed (empty ones included)"
+    # each page went to dlt as an Arrow table: the load package holds parquet files, not JSON rows
+    pipeline = make_pipeline("fitbit")
+    files = [job.file_path for package in pipeline.last_trace.last_load_info.load_packages
+             for job in package.jobs["completed_jobs"]]
+    assert any("fitbit__heart_rate_samples" in f and f.endswith(".parquet") for f in files)
+
+    before = snapshot(warehouse)
+    asked.clear()
     second = load()
-    assert fitbit_api.sandbox.traffic.count("fitbit", "POST /oauth2/token") == 1
-    assert table_counts(warehouse) == counts
-    assert second.api_requests < report.api_requests / 3
+    assert snapshot(warehouse) == before, "the re-read window was replaced by the same rows"
+    assert second.api_requests == len(asked) <= len(DATA_TYPES) + 3
+    assert second.api_requests < first.api_requests / 2
+    newest = {t.kebab: warehouse.scalar(f"select max(window_date) from raw.fitbit__{t.entity}") for t in DATA_TYPES}
+    for request in asked:
+        lag_start = (newest[request["data_type"]] - timedelta(days=3)).isoformat()
+        assert f'>= "{lag_start}' in request["params"]["filter"], f"{request['data_type']} re-reads from newest - 3 days"
+    assert env.token_posts() == 1, "the second run reused the cached access token"
+    heart_rate = second.rows["fitbit__heart_rate_samples"]
+    assert 0 < heart_rate < before["fitbit__heart_rate_samples"].__len__() / 10
 
 
-def test_budget_stops_cleanly_and_the_next_run_resumes(fitbit_api, warehouse, fitbit_export, fitbit_health,
-                                                       monkeypatch, capsys):
-    monkeypatch.setenv("SOURCES__FITBIT__HOURLY_BUDGET", "20")
-    runs = 0
-    while True:
-        runs += 1
-        load()
-        if "budget spent" not in capsys.readouterr().err:
-            break
-        assert runs < 10
-    assert runs >= 3
-    expected = expected_counts(fitbit_export)
-    expected["fitbit__daily_activity"] = fitbit_health.life.config.days
-    assert table_counts(warehouse) == expected, "no gaps, no duplicates across the interrupted runs"
-    assert fitbit_api.sandbox.traffic.count("fitbit", "GET") - fitbit_api.sandbox.fitbit_auth.used == 0, \
-        "every request the server saw was within its hourly limit"
-
-
-def test_server_rate_limit_is_respected_without_429s(fitbit_api, warehouse, capsys):
-    fitbit_api.sandbox.fitbit_auth.rate_limit = 12
-    report = load()
-    assert "budget spent" in capsys.readouterr().err
-    assert report.api_retries == 0, "stopped on Fitbit-Rate-Limit-Remaining, never hammered a 429"
-    fitbit_api.sandbox.fitbit_auth.window_started = None  # the hour has passed
+def test_a_day_arriving_late_lands_on_the_next_run(google_health_api, warehouse, monkeypatch):
+    env = google_health_api
+    start, end = window(monkeypatch, env, 6)
+    late = end - timedelta(days=1)
+    env.google.data.arrive_late(late, days_late=2)  # the server's today is the last day: that day is not there yet
     load()
-    assert warehouse.count("raw.fitbit__heart_rate_intraday") > 0
-
-
-def test_api_and_export_together_give_one_row_per_key(fitbit_api, warehouse, fitbit_export, fitbit_health):
-    run_source("fitbit_export", lambda: fitbit_export_source(path=str(fitbit_export.path)))
+    expected = expected_rows(env.health, start, end, workout_days(env.google))
+    missing = len(env.health.heart_rate(late))
+    assert counts(warehouse)["fitbit__heart_rate_samples"] == expected["fitbit__heart_rate_samples"] - missing
+    assert warehouse.scalar("select count(*) from raw.fitbit__daily_resting_heart_rate where metric_date = ?",
+                            [late]) == 0
+    env.google.data.set_today(end + timedelta(days=1))  # two days after the late day: it synced
     load()
-    for table, key in zip(TABLES, ("log_id", "activity_date", "heart_rate_date", "measured_at", "log_id"),
-                          strict=True):
-        total, distinct = warehouse.query(f"select count(*), count(distinct {key}) from raw.{table}")[0]
-        assert total == distinct, f"{table} has {total - distinct} duplicate keys"
-    assert warehouse.count("raw.fitbit__sleep") == len(fitbit_health.sleep)
-    assert warehouse.count("raw.fitbit__heart_rate_intraday") == fitbit_export.rows["heart_rate"]
+    assert counts(warehouse) == expected, "the late day landed inside the re-read window"
 
 
-# --- token rotation against the sandbox, for both token stores ---
+def test_phone_and_watch_reporting_the_same_minutes_count_once(google_health_api, warehouse, monkeypatch):
+    env = google_health_api
+    start, end = window(monkeypatch, env, 4)
+    only(monkeypatch, "steps_intervals")
+    load()
+    for day in (end - timedelta(days=1), end):  # whole local days inside the window
+        minutes = env.health.minute_steps[day]
+        rows, total = warehouse.query("select count(*), sum(steps) from raw.fitbit__steps_intervals "
+                                      "where cast(start_at_local as date) = ?", [day])[0]
+        assert rows == len(minutes) and total == env.health.steps[day], "each minute once, the watch's count"
+    listed = [r for r in env.google.requests if r["method"] == "dataPoints"]
+    assert listed == [], "the pipeline never reads the per-device list"
 
 
-class Crash(BaseException):
-    """The process dying (BaseException: nothing on the way catches it)."""
+def test_a_point_deleted_or_edited_inside_the_window_is_reconciled_downstream(
+        google_health_api, warehouse, monkeypatch):
+    env = google_health_api
+    start, end = window(monkeypatch, env, 10)
+    only(monkeypatch, "heart_rate_samples", "weight_points")
+    load()
+
+    def instants(where: str, limit: int) -> list[str]:
+        return [r[0] for r in warehouse.query(
+            "select strftime(sample_at_utc, '%Y-%m-%dT%H:%M:%SZ') from raw.fitbit__heart_rate_samples "
+            f"where {where} order by sample_at_utc limit {limit}")]
+
+    deleted, edited = instants(f"window_date = '{end}'", 2)
+    (outside,) = instants("true", 1)
+    newest_weigh_in = warehouse.query("select weight_id from raw.fitbit__weight_points "
+                                      "order by measured_at_utc desc limit 1")[0][0]
+    for point in (deleted, outside):
+        requests.post(f"{env.server.url}/_sandbox/google_health/delete", timeout=TIMEOUT,
+                      json={"data_type": "heart-rate", "key": point}).raise_for_status()
+    env.google.data.edit("heart-rate", edited, {"beatsPerMinute": "151"})
+    env.google.data.delete("weight", newest_weigh_in)  # the newest is always inside the re-read window
+    load()
+    run_dbt("build", "--select", "stg_google_health__heart_rate_samples", "stg_google_health__weight",
+            "stg_google_health__body_fat")
+
+    def bpm(instant: str) -> list[int]:
+        return [r[0] for r in warehouse.query(
+            "select bpm from staging.stg_google_health__heart_rate_samples "
+            "where strftime(sample_at_utc, '%Y-%m-%dT%H:%M:%SZ') = ?", [instant])]
+
+    assert bpm(deleted) == [], "deleted inside the re-read window: gone from staging"
+    assert bpm(edited) == [151], "edited inside the window: the new value"
+    assert len(bpm(outside)) == 1, "deleted before the window: no re-read sees it (the API has no change feed)"
+    assert warehouse.scalar("select count(*) from staging.stg_google_health__weight where weight_id = ?",
+                            [newest_weigh_in]) == 0
 
 
-class Stores:
-    """The token store the pipeline is configured with in this test, and fresh handles on it."""
-
-    def __init__(self, kind: str, tmp_path, monkeypatch):
-        self.kind = kind
-        if kind == "file":
-            self.path = tmp_path / "tokens" / "fitbit.json"  # what the fitbit_api fixture configures
-        else:
-            self.fake = FakeSecretManager()
-            self.fake.add_secret(SECRET)
-            monkeypatch.setattr(secret_manager, "make_client", lambda: self.fake)
-            monkeypatch.setenv("SOURCES__FITBIT__TOKEN_STORE", f"gsm://{SECRET}")
-
-    def handle(self):
-        if self.kind == "file":
-            return LocalFileTokenStore(self.path)
-        return SecretManagerTokenStore(SECRET, self.fake, poll_seconds=0.02)
-
-
-@pytest.fixture(params=["file", "gsm"])
-def stores(request, fitbit_api, tmp_path, monkeypatch) -> Stores:
-    return Stores(request.param, tmp_path, monkeypatch)
-
-
-def full_counts(fitbit_export, fitbit_health) -> dict[str, int]:
-    expected = expected_counts(fitbit_export)
-    expected["fitbit__daily_activity"] = fitbit_health.life.config.days
-    return expected
-
-
-def token_posts(server) -> int:
-    return server.sandbox.traffic.count("fitbit", "POST /oauth2/token")
-
-
-def issued_tokens(server) -> list[str]:
-    auth = server.sandbox.fitbit_auth
-    return [*auth.access_tokens, *auth.refresh_tokens]
-
-
-def test_reusing_a_spent_refresh_token_is_refused_with_invalid_grant(fitbit_api):
-    config = fitbit_api.sandbox.config
-    refresh = token_refresher(fitbit_api.fitbit_base_url, config.fitbit_client_id, config.fitbit_client_secret)
-    seed = os.environ["SOURCES__FITBIT__REFRESH_TOKEN"]
-    rotated = refresh(seed)
-    raw = requests.post(f"{fitbit_api.fitbit_base_url}/oauth2/token", timeout=10,
-                        auth=(config.fitbit_client_id, config.fitbit_client_secret),
-                        data={"grant_type": "refresh_token", "refresh_token": seed})
-    assert raw.status_code == 400 and raw.json()["errors"][0]["errorType"] == "invalid_grant"
-    with pytest.raises(SourceError, match="invalid_grant") as refused:
-        refresh(seed)
-    assert seed not in str(refused.value)
-    assert refresh(rotated.refresh_token).refresh_token != rotated.refresh_token, "the rotated one works, once"
-
-
-def test_an_access_token_expiring_mid_run_is_refreshed_once_and_the_run_completes(
-        fitbit_api, warehouse, stores, fitbit_export, fitbit_health, capsys):
-    fitbit_api.sandbox.fitbit_auth.expire_access_tokens(after_requests=5)
+def test_a_malformed_point_is_a_rejected_record_and_the_rest_loads(google_health_api, warehouse, monkeypatch):
+    env = google_health_api
+    start, end = window(monkeypatch, env, 3)
+    only(monkeypatch, "heart_rate_samples")
+    hr = env.google.data.heart_rate_day(end)
+    instants = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us / 1e6)) for us in hr.utc_us[:2].tolist()]
+    env.google.data.make_corrupt("heart-rate", instants[0], {"beatsPerMinute": "fast"})
+    env.google.data.make_corrupt("heart-rate", instants[1], {"sampleTime": None})
     report = load()
-    err = capsys.readouterr().err
-    assert "rejected mid-run (401 expired_token)" in err
-    assert token_posts(fitbit_api) == 2, "the first refresh, then exactly one mid-run refresh"
-    assert table_counts(warehouse) == full_counts(fitbit_export, fitbit_health), "nothing lost around the 401"
-    stored = stores.handle().read()
-    auth = fitbit_api.sandbox.fitbit_auth
-    assert stored.refresh_token in auth.refresh_tokens and auth.access_tokens[stored.access_token] > time.time()
-    assert report.api_requests == fitbit_api.sandbox.traffic.count("fitbit", "GET"), "the 401 counted too"
-    assert not any(token in err for token in issued_tokens(fitbit_api))
+    expected = expected_rows(env.health, start, end, set())["fitbit__heart_rate_samples"]
+    assert counts(warehouse)["fitbit__heart_rate_samples"] == expected - 2
+    assert report.rejected == {"heart_rate_samples": 2}
+    rows = warehouse.query("select entity, reason, origin, payload from raw.fitbit__rejected order by reason")
+    assert [r[0] for r in rows] == ["heart_rate_samples"] * 2
+    assert all(r[2] == "GET /v4/users/me/dataTypes/heart-rate/dataPoints:reconcile" for r in rows)
+    assert any("sampleTime" in r[1] for r in rows) and any('"fast"' in r[3] for r in rows)
 
 
-def test_a_second_401_right_after_the_refresh_fails_with_one_clear_line(fitbit_api, warehouse, capsys):
-    # through the sandbox's admin API: every token issued from now on is born expired
-    requests.post(f"{fitbit_api.url}/_sandbox/fitbit/expire_tokens", timeout=10,
-                  json={"after_requests": 0, "access_token_seconds": 0}).raise_for_status()
+def test_a_429_storm_leaves_identical_tables_and_a_longer_one_fails_without_loading(
+        google_health_api, warehouse, monkeypatch, capsys):
+    env = google_health_api
+    window(monkeypatch, env, 5)
+    load()
+    clean = snapshot(warehouse)
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "8")
+    env.server.sandbox.traffic.inject("google_health", [429, 429, 503, 429, 429, 500, 429])  # the 8th attempt passes
+    stormy = load(full_refresh=True)
+    assert stormy.api_retries == 7 and snapshot(warehouse) == clean
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "4")
+    env.server.sandbox.traffic.inject("google_health", [429] * 4)  # every attempt of one request refused
+    assert cli.main("fitbit", fitbit_source, []) == 1
+    (failed,) = [line for line in capsys.readouterr().err.splitlines() if "FAILED" in line]
+    assert "still answered 429 RESOURCE_EXHAUSTED" in failed and "after every retry" in failed
+    assert snapshot(warehouse) == clean, "nothing was loaded by the failed run"
+
+
+# --- tokens ------------------------------------------------------------------------------------------
+
+
+def test_a_revoked_refresh_token_fails_with_one_line_and_loses_nothing(google_health_api, warehouse, monkeypatch,
+                                                                        capsys):
+    env = google_health_api
+    window(monkeypatch, env, 3)
+    only(monkeypatch, "daily_resting_heart_rate", "weight_points")
+    load()
+    before = snapshot(warehouse)
+    env.google.oauth.revoke_refresh_tokens()
+    stored = stale_access_token(env.token_path)
     assert cli.main("fitbit", fitbit_source, []) == 1
     err = capsys.readouterr().err
     (failed,) = [line for line in err.splitlines() if "FAILED" in line]
-    assert "rejected the access token again right after a refresh (401 expired_token)" in failed
-    assert "fitbit_authorize" in failed
-    assert token_posts(fitbit_api) == 2, "one refresh at start, one mid-run, then it stops (no refresh loop)"
-    assert not any(token in err for token in issued_tokens(fitbit_api))
+    assert "invalid_grant" in failed and "revoked" in failed and "Testing" in failed
+    assert failed.endswith(f"re-authorise: {AUTHORIZE}")
+    no_secret_in(err, env)
+    assert snapshot(warehouse) == before, "no table touched"
+    assert LocalFileTokenStore(env.token_path).read().refresh_token == stored.refresh_token, "the store kept it"
+    # a new consent (what the authorize command stores) and the next run carries on from the same state
+    new_token, _ = env.google.oauth.issue_refresh_token(tuple(SCOPES))
+    LocalFileTokenStore(env.token_path).write(TokenSet("", new_token, 0.0))
+    second = load()
+    assert snapshot(warehouse) == before and second.rows["fitbit__daily_resting_heart_rate"] == 3
 
 
-def test_a_crash_right_after_the_refresh_loses_nothing_and_the_next_run_works(
-        fitbit_api, warehouse, stores, fitbit_export, fitbit_health, monkeypatch):
-    store_type = type(stores.handle())
-    original_write = store_type.write
-
-    def write_then_crash(self, tokens):
-        original_write(self, tokens)
-        if tokens.access_token:  # the refreshed pair (not the first authorisation's seed): saved, then die
-            raise Crash
-
-    monkeypatch.setattr(store_type, "write", write_then_crash)
-    with pytest.raises(Crash):
-        load()
-    monkeypatch.setattr(store_type, "write", original_write)
-    saved = stores.handle().read()
-    assert token_posts(fitbit_api) == 1
-    assert saved.refresh_token in fitbit_api.sandbox.fitbit_auth.refresh_tokens, "the new refresh token survived"
-    # the next run works on what was saved, and so does the saved refresh token once its access token is old
+def test_the_testing_consent_screens_7_day_expiry_is_named_as_such(google_health_api, warehouse, monkeypatch,
+                                                                     capsys):
+    env = google_health_api
+    window(monkeypatch, env, 2)
+    only(monkeypatch, "daily_spo2")
     load()
-    assert table_counts(warehouse) == full_counts(fitbit_export, fitbit_health)
-    assert token_posts(fitbit_api) == 1
-    stores.handle().write(TokenSet(saved.access_token, saved.refresh_token, time.time() - 1, saved.user_id))
+    store = LocalFileTokenStore(env.token_path)
+    tokens = store.read()
+    consented = time.time() - 8 * 86_400
+    store.write(TokenSet(tokens.access_token, tokens.refresh_token, time.time() - 1, tokens.user_id,
+                         consented + 7 * 86_400, consented))
+    env.google.oauth.pass_days(8)
+    assert cli.main("fitbit", fitbit_source, []) == 1
+    (failed,) = [line for line in capsys.readouterr().err.splitlines() if "FAILED" in line]
+    assert "7 days after the consent" in failed and '"Testing"' in failed and "In production" in failed
+    assert AUTHORIZE in failed and "access was revoked" not in failed
+
+
+def test_an_access_token_dying_mid_run_is_refreshed_once(google_health_api, warehouse, monkeypatch, capsys):
+    env = google_health_api
+    start, end = window(monkeypatch, env, 4)
     load()
-    assert token_posts(fitbit_api) == 2 and stores.handle().read().refresh_token != saved.refresh_token
+    expected = counts(warehouse)
+    env.google.oauth.expire_access_tokens(after_requests=4)
+    load(full_refresh=True)
+    err = capsys.readouterr().err
+    assert "refused mid-run (401 UNAUTHENTICATED)" in err
+    assert env.token_posts() == 2, "the first refresh, then exactly one mid-run"
+    assert counts(warehouse) == expected
+    no_secret_in(err, env)
 
 
-def test_two_runs_starting_together_refresh_the_token_once(fitbit_api, stores, monkeypatch):
-    real_refresher = token_refresher
-
-    def slow_refresher(*args):
-        refresh = real_refresher(*args)
-        return lambda token: (time.sleep(0.3), refresh(token))[1]  # a slow network: the runs really overlap
-
-    monkeypatch.setattr("pipelines.fitbit.client.token_refresher", slow_refresher)
-    config, results = fitbit_api.sandbox.config, []
-
-    def start_run():
-        try:
-            client = FitbitClient(fitbit_api.fitbit_base_url, config.fitbit_client_id, config.fitbit_client_secret,
-                                  stores.handle(), os.environ["SOURCES__FITBIT__REFRESH_TOKEN"], RequestBudget(150))
-            results.append(client.tokens.access_token)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            results.append(f"error: {exc}")
-
-    runs = [threading.Thread(target=start_run) for _ in range(2)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join(30)
-    assert len(results) == 2 and results[0] == results[1] and not results[0].startswith("error")
-    assert token_posts(fitbit_api) == 1, "the second run waited for the lock and reused the new pair"
+def test_a_second_401_right_after_a_refresh_is_one_clear_line(google_health_api, warehouse, monkeypatch, capsys):
+    env = google_health_api
+    window(monkeypatch, env, 2)
+    env.google.oauth.access_token_seconds = 0  # every access token is born expired
+    assert cli.main("fitbit", fitbit_source, []) == 1
+    (failed,) = [line for line in capsys.readouterr().err.splitlines() if "FAILED" in line]
+    assert "refused the access token again right after a refresh (401 UNAUTHENTICATED)" in failed
+    assert AUTHORIZE in failed and env.token_posts() == 2, "no refresh loop"
 
 
-# --- the first authorisation: scripts/fitbit_authorize.py against the sandbox's consent and token endpoints ---
+def test_a_project_google_has_not_onboarded_says_so_in_one_line(google_health_api, warehouse, monkeypatch, capsys):
+    env = google_health_api
+    window(monkeypatch, env, 2)
+    env.google.onboarded = False
+    assert cli.main("fitbit", fitbit_source, []) == 1
+    (failed,) = [line for line in capsys.readouterr().err.splitlines() if "FAILED" in line]
+    assert "403 PERMISSION_DENIED" in failed and "not onboarded" in failed
+    assert "python -m pipelines.fitbit_export" in failed
 
-REDIRECT_URI = "http://localhost:8080/callback"
+
+@pytest.mark.parametrize("setting", ["SOURCES__FITBIT__API_BASE_URL", "SOURCES__FITBIT__TOKEN_URI"])
+def test_an_old_fitbit_url_gets_one_line_saying_the_web_api_is_gone(google_health_api, warehouse, monkeypatch,
+                                                                     capsys, setting):
+    env = google_health_api
+    window(monkeypatch, env, 2)
+    old = env.server.fitbit_base_url + ("/oauth2/token" if setting.endswith("TOKEN_URI") else "")
+    monkeypatch.setenv(setting, old)
+    assert cli.main("fitbit", fitbit_source, []) == 1
+    (failed,) = [line for line in capsys.readouterr().err.splitlines() if "FAILED" in line]
+    assert "the Fitbit Web API is gone (HTTP 410 Gone" in failed and AUTHORIZE in failed
+
+
+def test_the_refusal_lines_say_which_it_likely_is():
+    now = 1_800_000_000.0
+    fitbit = TokenSet("a", "f" * 64, now)
+    assert "legacy Fitbit Web API refresh token" in invalid_grant_line(fitbit, "Bad Request", None, now)
+    testing = TokenSet("a", "1//x", now, refresh_token_expires_at=now - 3600)
+    assert '"Testing"' in invalid_grant_line(testing, "", None, now)
+    revoked = TokenSet("a", "1//x", now, refresh_token_expires_at=now + 86_400)
+    assert "was revoked" in invalid_grant_line(revoked, "", "gsm://projects/p/secrets/s", now)
+    assert invalid_grant_line(revoked, "", "gsm://projects/p/secrets/s", now).endswith(
+        f"{AUTHORIZE} --token-store gsm://projects/p/secrets/s")
+    assert "api.fitbit.com" in gone_line("https://api.fitbit.com/1/user/-/profile.json")
+    for line in (invalid_grant_line(None, "x", None, now), gone_line("https://api.fitbit.com/x")):
+        assert "\n" not in line
+
+
+# --- the first consent --------------------------------------------------------------------------------
+
+
+class SandboxBrowser(webbrowser.BaseBrowser):
+    """The user's browser: opens the consent page, Google (the sandbox) redirects to the loopback server."""
+
+    opened: list[str] = []
+
+    def open(self, url, new=0, autoraise=True):
+        SandboxBrowser.opened.append(url)
+        threading.Thread(target=lambda: requests.get(url, timeout=TIMEOUT), daemon=True).start()
+        return True
 
 
 @pytest.fixture
-def authorize_env(fitbit_api, tmp_path, monkeypatch):
-    """No stored tokens and no seed: the state before anyone authorised."""
+def consent_env(google_health_api, tmp_path, monkeypatch):
+    """Nothing stored and no seed token: the state before anyone consented."""
     monkeypatch.delenv("SOURCES__FITBIT__REFRESH_TOKEN")
-    monkeypatch.setenv("SOURCES__FITBIT__AUTHORIZE_URL", f"{fitbit_api.fitbit_base_url}/oauth2/authorize")
-    monkeypatch.setenv("SOURCES__FITBIT__REDIRECT_URI", REDIRECT_URI)
     monkeypatch.setattr(fitbit_authorize, "PENDING_PATH", tmp_path / "pending" / "fitbit_authorize.json")
-    return fitbit_api
+    webbrowser.register("sandbox-browser", None, SandboxBrowser("sandbox-browser"))
+    SandboxBrowser.opened = []
+    return google_health_api
 
 
-def consent(printed: str) -> tuple[str, str]:
-    """What the user's browser does: open the printed URL, consent, get redirected. (consent URL, redirected URL)"""
-    url = next(word for word in printed.split() if "/oauth2/authorize?" in word)
-    response = requests.get(url, allow_redirects=False, timeout=10)
-    assert response.status_code == 302
-    return url, response.headers["location"]
-
-
-def test_first_authorisation_end_to_end_then_the_pipeline_runs_on_the_stored_pair(
-        authorize_env, warehouse, stores, capsys, fitbit_export, fitbit_health):
-    server = authorize_env
-    seen = {}
-
-    def browser(prompt: str) -> str:
-        seen["url"], redirected = consent(capsys.readouterr().out)
-        return redirected
-
-    assert fitbit_authorize.main([], input_fn=browser) == 0
-    query = {k: v[0] for k, v in parse_qs(urlparse(seen["url"]).query).items()}
-    assert query["client_id"] == server.sandbox.config.fitbit_client_id and query["response_type"] == "code"
-    assert query["scope"] == "activity heartrate sleep weight profile" and query["redirect_uri"] == REDIRECT_URI
-    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43 and query["state"]
+def test_first_consent_with_a_desktop_client_then_the_pipeline_runs_on_the_stored_token(
+        consent_env, warehouse, monkeypatch, capsys):
+    env = consent_env
+    window(monkeypatch, env, 2)
+    assert fitbit_authorize.main(["--browser", "sandbox-browser", "--timeout", "30"]) == 0
+    (url,) = SandboxBrowser.opened
+    query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    assert url.startswith(env.server.google_auth_uri)
+    assert query["client_id"] == env.server.sandbox.config.fitbit_client_id and query["response_type"] == "code"
+    assert query["access_type"] == "offline" and query["prompt"] == "consent" and query["state"]
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert set(query["scope"].split()) == set(SCOPES)
+    assert urlparse(query["redirect_uri"]).hostname == "localhost"
     out = capsys.readouterr()
-    assert "Stored a new Fitbit token pair for user SANDBX" in out.out
-    stored = stores.handle().read()
-    assert stored.refresh_token in server.sandbox.fitbit_auth.refresh_tokens and stored.is_fresh()
-    assert not any(token in out.out + out.err for token in issued_tokens(server))
-    assert not fitbit_authorize.PENDING_PATH.exists(), "the PKCE verifier does not outlive the exchange"
-    # the stored pair is what the pipeline runs on (its access token is fresh: no refresh needed)
+    assert f"for Health user {HEALTH_USER_ID}" in out.out and "7 days" in out.out and "In production" in out.out
+    no_secret_in(out.out + out.err, env)
+    stored = LocalFileTokenStore(env.token_path).read()
+    assert stored.refresh_token in env.google.oauth.grants and stored.is_fresh()
+    assert stored.refresh_token_expires_at == pytest.approx(time.time() + 7 * 86_400, abs=120)
     load()
-    assert table_counts(warehouse) == full_counts(fitbit_export, fitbit_health)
-    assert token_posts(server) == 1
+    assert env.token_posts() == 1, "the consent's access token was used as it is"
 
 
-def test_authorisation_in_two_steps_with_the_redirected_url_as_argument(authorize_env, tmp_path, capsys):
+def test_first_consent_with_a_web_client_in_two_steps(consent_env, tmp_path, capsys):
+    env = consent_env
+
     def no_terminal(prompt: str) -> str:
         raise EOFError
 
-    assert fitbit_authorize.main([], input_fn=no_terminal) == 0
+    assert fitbit_authorize.main(["--redirect-uri", "https://www.google.com"], input_fn=no_terminal) == 0
     printed = capsys.readouterr().out
-    assert "--code" in printed
-    assert stat.S_IMODE(os.stat(fitbit_authorize.PENDING_PATH).st_mode) == 0o600
-    _, redirected = consent(printed)
-    assert "#_=_" in redirected, "Fitbit's fragment on the redirect is tolerated"
-    assert fitbit_authorize.main(["--code", redirected]) == 0
-    assert LocalFileTokenStore(tmp_path / "tokens" / "fitbit.json").read().user_id == "SANDBX"
-    # the same redirect again: nothing pending any more
-    assert fitbit_authorize.main(["--code", redirected]) == 1
-    assert "no authorisation in progress" in capsys.readouterr().err
+    assert "--redirect-url" in printed
+    url = next(word for word in printed.split() if word.startswith(env.server.google_auth_uri))
+    redirected = requests.get(url, allow_redirects=False, timeout=TIMEOUT).headers["location"]
+    assert redirected.startswith("https://www.google.com?state=") or redirected.startswith("https://www.google.com/?")
+    forged = redirected.replace("state=", "state=forged")
+    assert fitbit_authorize.main(["--redirect-url", forged]) == 1
+    assert "does not match this consent" in capsys.readouterr().err
+    assert env.token_posts() == 0, "a forged redirect never reaches the token endpoint"
+    assert fitbit_authorize.main(["--redirect-url", redirected]) == 0
+    assert LocalFileTokenStore(env.token_path).read().user_id == HEALTH_USER_ID
+    assert fitbit_authorize.main(["--redirect-url", redirected]) == 1
+    assert "no consent in progress" in capsys.readouterr().err
 
 
-def test_authorisation_refuses_a_redirect_for_another_attempt(authorize_env, tmp_path, capsys):
-    def tampered_browser(prompt: str) -> str:
-        _, redirected = consent(capsys.readouterr().out)
-        return redirected.replace("state=", "state=forged")
+def test_a_consent_the_user_declines_fails_with_one_line(consent_env, capsys):
+    env = consent_env
+    env.google.oauth.deny_consent = True
 
-    assert fitbit_authorize.main([], input_fn=tampered_browser) == 1
-    assert "state in that URL does not match" in capsys.readouterr().err
-    assert LocalFileTokenStore(tmp_path / "tokens" / "fitbit.json").read() is None
-    assert token_posts(authorize_env) == 0, "a forged redirect never reaches the token endpoint"
+    def browser(prompt: str) -> str:
+        url = next(w for w in capsys.readouterr().out.split() if w.startswith(env.server.google_auth_uri))
+        return requests.get(url, allow_redirects=False, timeout=TIMEOUT).headers["location"]
+
+    assert fitbit_authorize.main(["--redirect-uri", "https://www.google.com"], input_fn=browser) == 1
+    assert "error=access_denied" in capsys.readouterr().err
+    assert LocalFileTokenStore(env.token_path).read() is None
 
 
-def test_an_authorization_code_works_once_and_only_with_its_verifier(authorize_env):
-    config = authorize_env.sandbox.config
-    verifier = "v" * 64
-    query = {"client_id": config.fitbit_client_id, "response_type": "code", "scope": "sleep",
-             "redirect_uri": REDIRECT_URI, "code_challenge": fitbit_authorize.pkce_challenge(verifier),
-             "code_challenge_method": "S256", "state": "s"}
-    base = authorize_env.fitbit_base_url
+# --- ownership of raw tables ------------------------------------------------------------------------
 
-    def new_code() -> str:
-        location = requests.get(f"{base}/oauth2/authorize", params=query, allow_redirects=False,
-                                timeout=10).headers["location"]
-        return parse_qs(urlparse(location).query)["code"][0]
 
-    exchange = lambda code, v=verifier: exchange_authorization_code(  # noqa: E731
-        base, config.fitbit_client_id, config.fitbit_client_secret, code, REDIRECT_URI, v)
-    with pytest.raises(SourceError, match="invalid_grant"):
-        exchange(new_code(), "w" * 64)  # the wrong verifier (and that code is now spent)
-    code = new_code()
-    assert exchange(code).user_id == "SANDBX"
-    with pytest.raises(SourceError, match="refused the authorization code") as reused:
-        exchange(code)
-    assert code not in str(reused.value)
+def test_a_full_refresh_never_drops_the_legacy_tables(google_health_api, warehouse, monkeypatch, tmp_path):
+    env = google_health_api
+    window(monkeypatch, env, 2)
+    only(monkeypatch, "daily_hrv")
+
+    @dlt.source(name="fitbit")
+    def older_fitbit():  # what an earlier version of this pipeline wrote (dlt schema "fitbit")
+        yield dlt.resource([{"log_id": 1, "minutes_asleep": 420}], name="fitbit__sleep", primary_key="log_id",
+                           write_disposition="merge")
+        yield dlt.resource([{"measured_at": "2024-12-31T23:00:00", "bpm": 61}], name="fitbit__heart_rate_intraday")
+
+    make_pipeline("fitbit").run(older_fitbit())
+    legacy = {t: warehouse.count(f"raw.{t}") for t in ("fitbit__sleep", "fitbit__heart_rate_intraday")}
+    load()
+    load(full_refresh=True)
+    assert {t: warehouse.count(f"raw.{t}") for t in legacy} == legacy
+    shutil.rmtree(tmp_path / "dlt_pipelines")  # a fresh runner: state and schemas restored from the warehouse
+    report = load(full_refresh=True)
+    assert report.mode.full_refresh
+    assert {t: warehouse.count(f"raw.{t}") for t in legacy} == legacy
+    assert warehouse.count("raw.fitbit__daily_hrv") == 2
+
+
+def test_unknown_data_types_are_refused_in_one_line(google_health_api, warehouse, monkeypatch):
+    only(monkeypatch, "heart_rate", "steps_intervals")
+    with pytest.raises(SourceError, match="unknown sources.fitbit.data_types"):
+        fitbit_source()
+
+
+# --- one life, two sources, the same marts ---------------------------------------------------------
+
+HEALTH_MARTS = ("fct_sleep_sessions", "fct_daily_activity", "fct_heart_rate_daily", "health_daily",
+                "activity_baseline")
+# columns that name where a row came from, and what one source cannot have (the API has no BMI)
+SOURCE_COLUMNS = {"source_system", "source_rank", "sleep_session_id", "bmi"}
+# known precision differences: the API's resting heart rate is an int64 (the export keeps decimals); the API has
+# no sleep efficiency (staging derives it, rounding half away from zero where Fitbit's own rounding may differ)
+TOLERANCE = {"resting_heart_rate": 0.5, "resting_bpm": 0.5, "efficiency": 1.0}
+
+
+def health_marts(warehouse) -> dict[str, tuple[list[str], list[tuple]]]:
+    out = {}
+    for mart in HEALTH_MARTS:
+        columns = [c for (c,) in warehouse.query(
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
+            "order by ordinal_position", [mart]) if c not in SOURCE_COLUMNS]
+        if columns:
+            out[mart] = (columns, warehouse.query(f"select {', '.join(columns)} from marts.{mart} order by all"))
+    return out
+
+
+def assert_same_marts(api: dict, export: dict) -> None:
+    assert api.keys() == export.keys() and api
+    for mart, (columns, api_rows) in api.items():
+        export_columns, export_rows = export[mart]
+        assert columns == export_columns, mart
+        assert len(api_rows) == len(export_rows), f"{mart}: {len(api_rows)} rows from the API, {len(export_rows)} " \
+                                                  f"from the export"
+        for api_row, export_row in zip(api_rows, export_rows, strict=True):
+            for column, a, e in zip(columns, api_row, export_row, strict=True):
+                tolerance = next((t for name, t in TOLERANCE.items() if column.endswith(name)), None)
+                if tolerance is not None and a is not None and e is not None:
+                    assert abs(float(a) - float(e)) <= tolerance, f"{mart}.{column}: {a} vs {e}"
+                elif isinstance(a, float) or isinstance(e, float):
+                    assert a == pytest.approx(e, rel=1e-9, abs=1e-9), f"{mart}.{column}: {a} vs {e}"
+                else:
+                    assert a == e, f"{mart}.{column}: {a!r} from the API, {e!r} from the export ({api_row})"
+
+
+def test_the_health_marts_from_the_api_equal_those_from_an_export_of_the_same_life(
+        google_health_api, warehouse, monkeypatch, tmp_path):
+    from pipelines.fitbit.export import fitbit_export_source
+    from sandbox.fitbit_export import write_export
+
+    env = google_health_api
+    window(monkeypatch, env, env.health.life.config.days)
+    load()
+    run_dbt("run", "--select", "+path:models/marts/health")
+    from_api = health_marts(warehouse)
+
+    export = write_export(env.health, tmp_path / "export")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "export_only.duckdb"))
+    monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "export_pipelines"))
+    run_source("fitbit_export", lambda: fitbit_export_source(path=str(export.path)))
+    run_dbt("run", "--select", "+path:models/marts/health")
+    from_export = health_marts(type(warehouse)(tmp_path / "export_only.duckdb"))
+    assert_same_marts(from_api, from_export)

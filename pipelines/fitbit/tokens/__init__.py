@@ -1,4 +1,4 @@
-"""Token stores for the rotating Fitbit tokens; `open_token_store()` picks one from configuration."""
+"""Token stores for the Fitbit pipeline's Google OAuth tokens; `open_token_store()` picks one from configuration."""
 
 from __future__ import annotations
 

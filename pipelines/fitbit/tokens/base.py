@@ -1,4 +1,9 @@
-"""Where rotating OAuth tokens live: the TokenSet, the store interface, and a refresh that happens once."""
+"""Where OAuth tokens live: the TokenSet, the store interface, and a refresh that happens once.
+
+Google does not rotate refresh tokens, so for the Google Health API the store holds the refresh token of
+the first consent and the current access token (cached, so runs within its hour do not refresh); the
+interface also covers providers that do rotate (each refresh then writes the new pair before using it).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,19 @@ from pipelines.common.errors import SourceError
 
 @dataclass(frozen=True)
 class TokenSet:
-    """An access token, the single-use refresh token that replaces it, and when the access token expires."""
+    """An access token, the refresh token that renews it, and when the access token expires.
+
+    `refresh_token_expires_at` is when the consent said the refresh token itself expires (Google sends
+    `refresh_token_expires_in` only for apps whose consent screen is in "Testing": 7 days), and
+    `consented_at` when the first consent stored it; both None when unknown (e.g. older stores).
+    """
 
     access_token: str
     refresh_token: str
     expires_at: float
     user_id: str = "-"
+    refresh_token_expires_at: float | None = None
+    consented_at: float | None = None
 
     def is_fresh(self, margin_seconds: float = 300) -> bool:
         return time.time() < self.expires_at - margin_seconds
@@ -71,8 +83,8 @@ def fresh_tokens(store: TokenStore, refresh: Callable[[str], TokenSet], timeout_
     with store.locked(timeout_seconds):
         current = store.read()
         if current is None:
-            raise SourceError(f"no tokens stored in {store!r} yet: run scripts/fitbit_authorize.py once "
-                              f"to store the first token pair")
+            raise SourceError(f"no tokens stored in {store!r} yet: run python -m pipelines.fitbit.authorize once "
+                              f"to store the first consent's refresh token")
         if usable(current):
             return current
         new = refresh(current.refresh_token)
