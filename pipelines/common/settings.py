@@ -1,12 +1,21 @@
-"""Where pipelines load: destination, raw dataset, DuckDB file and dlt's local working directory."""
+"""Where pipelines load: destination, raw dataset, DuckDB file and dlt's local working directory.
+
+Also the two things that must hold before dlt reads any configuration: its TOML files parse (an error
+names the file and line), and no environment variable switches dlt's own dev mode / refresh on (our full
+refresh is resolved in full_refresh.py, never by dlt reading `FULL_REFRESH` from the environment).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import sys
+import tomllib
 from pathlib import Path
 
 import dlt
+import tomlkit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DESTINATIONS = ("duckdb", "bigquery", "postgres")
@@ -54,10 +63,94 @@ def destination():
 
 
 def make_pipeline(source_name: str) -> dlt.Pipeline:
+    scrub_dlt_mode_env()
     return dlt.pipeline(
         pipeline_name=source_name,
         destination=destination(),
         dataset_name=raw_dataset(),
         pipelines_dir=str(pipelines_dir()),
         progress="log" if os.environ.get("PIPELINE_PROGRESS") else None,
+        # explicit values: dlt never resolves these from config or env (None skips the lookup), so the dataset
+        # is always `raw` and a full refresh is only ever our own `refresh="drop_sources"` in run_source
+        dev_mode=False,
+        full_refresh=None,
+        refresh=None,
     )
+
+
+# dlt reads these as pipeline options from the environment: FULL_REFRESH (deprecated dev mode) and DEV_MODE load
+# into a new timestamped dataset `raw_<timestamp>`, REFRESH drops data of every pipeline (the run ledger's too)
+_DLT_MODE_ENV = re.compile(r"^(PIPELINES__([A-Z0-9_]+__)?)?(FULL_REFRESH|DEV_MODE|REFRESH)$", re.I)
+
+
+def scrub_dlt_mode_env() -> list[str]:
+    """Removes dlt's dev-mode/refresh variables from this process's environment; returns the names removed.
+
+    `make notion FULL_REFRESH=1` once exported FULL_REFRESH=1 to the pipeline, dlt read it as `full_refresh`
+    (dev mode) and loaded into `raw_<timestamp>`. Our full refresh comes from --full-refresh,
+    `<SOURCE>_FULL_REFRESH` or `FORCE_FULL_REFRESH` (full_refresh.py) and is dlt's `refresh="drop_sources"`.
+    """
+    removed = sorted(name for name in os.environ if _DLT_MODE_ENV.match(name))
+    for name in removed:
+        value = os.environ.pop(name)
+        print(f"note: ignoring {name}={value} from the environment (dlt would read it as its own dev mode or "
+              f"refresh and load into another dataset); for a full refresh use --full-refresh, "
+              f"<SOURCE>_FULL_REFRESH=1 or FORCE_FULL_REFRESH=1", file=sys.stderr)
+    return removed
+
+
+class ConfigFileError(ValueError):
+    """A dlt TOML file does not parse; the message names the file and line (dlt's own error names neither)."""
+
+
+def dlt_settings_dir() -> Path:
+    """dlt's project settings folder (`./.dlt`, or `$DLT_PROJECT_DIR/.dlt`), found without loading its files."""
+    from dlt.common.runtime.run_context import RunContext
+
+    return Path(RunContext(None).settings_dir).resolve()
+
+
+def config_files() -> list[Path]:
+    """The TOML files dlt reads, in its order: `<project>/.dlt/secrets.toml`, `config.toml`, then the global ones."""
+    from dlt.common.runtime.run_context import RunContext
+
+    # dlt's own run context would load (and fail on) these very files: ask the plain one for the folders
+    context = RunContext(None)
+    return [Path(folder) / name for folder in (context.settings_dir, context.global_dir)
+            for name in ("secrets.toml", "config.toml")]
+
+
+def check_config_files(paths: list[Path] | None = None) -> None:
+    """Raises ConfigFileError naming the file and line of the first TOML file that does not parse."""
+    for path in paths if paths is not None else config_files():
+        try:
+            text = path.read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise ConfigFileError(f"cannot read {_shown(path)}: {exc}") from exc
+        try:
+            tomllib.loads(text)
+            tomlkit.parse(text)  # what dlt parses with: stricter about some repeated tables
+        except Exception as exc:  # noqa: BLE001 - tomllib and tomlkit raise several error types
+            raise ConfigFileError(f"{_shown(path)} is not valid TOML: {_toml_problem(text, exc)}") from exc
+
+
+def _toml_problem(text: str, exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "line" not in message:
+        try:  # tomlkit's KeyAlreadyPresent has no line: tomllib says where, when it sees the same problem
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as located:
+            message = f"{message} ({str(located).split('(', 1)[-1]}" if "(" in str(located) else message
+    if "already exists" in message or "twice" in message:
+        message += ("; a [table] may appear only once per file: add the keys under the existing table "
+                    "instead of appending a second header")
+    return message
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
