@@ -1,10 +1,12 @@
-"""Generates the synthetic person's Fitbit data: sleep logs, daily steps, per-second heart rate, resting HR, weight."""
+"""Generates the synthetic person's Fitbit data: sleep logs, daily steps, per-second heart rate, resting HR, weight,
+nightly HRV and SpO2, and the time zone they live in (every time here is local wall-clock time in that zone)."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -12,6 +14,9 @@ from sandbox.life import SyntheticLife
 
 FITBIT_TS = "%Y-%m-%dT%H:%M:%S.000"
 HEIGHT_M = 1.78
+# UTC+10 all year: a local day's heart-rate file straddles UTC midnight (like the published UTC+11 example), and
+# without DST every local day has 24 hours, so day-level oracles stay simple. Any IANA zone works.
+DEFAULT_TIMEZONE = "Australia/Brisbane"
 # stage sequences of one ~90 minute cycle: (level, min minutes, max minutes)
 _CYCLE = [("light", 15, 35), ("deep", 8, 30), ("light", 8, 20), ("rem", 8, 30)]
 
@@ -42,6 +47,17 @@ class FitbitHealth:
     worn_days: set[date]
     heart_rate_interval: int = 4
     _seed: int = field(default=0, repr=False)
+    timezone: str = "UTC"  # the IANA zone the person lives in; every time above is wall-clock time there
+    hrv: dict[date, float] = field(default_factory=dict)  # nightly RMSSD (ms), by the morning the night ended
+    spo2: dict[date, float] = field(default_factory=dict)  # nightly average SpO2 (percent), same dates
+
+    def utc_offset_minutes(self, local: datetime) -> int:
+        """Local minus UTC at a wall-clock time (zoneinfo's fold=0 for ambiguous or skipped times)."""
+        return int(local.replace(tzinfo=ZoneInfo(self.timezone)).utcoffset() / timedelta(minutes=1))
+
+    def to_utc(self, local: datetime) -> datetime:
+        """The instant of a wall-clock time, as an aware UTC datetime."""
+        return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
 
     def heart_rate(self, d: date) -> HeartRateDay:
         """Per-second samples of one day, regenerated on demand (a year is ~7.5 M samples; never held at once)."""
@@ -119,7 +135,7 @@ def _sleep_log(rng: random.Random, log_id: int, start: datetime, minutes: int, c
     }
 
 
-def generate_health(life: SyntheticLife, heart_rate_interval: int = 4) -> FitbitHealth:
+def generate_health(life: SyntheticLife, heart_rate_interval: int = 4, timezone: str = DEFAULT_TIMEZONE) -> FitbitHealth:
     """The person's Fitbit year, derived from the shared calendar (sick week, holidays, weekends)."""
     rng = life.rng("health")
     seed = life.config.seed
@@ -152,7 +168,20 @@ def generate_health(life: SyntheticLife, heart_rate_interval: int = 4) -> Fitbit
                            "fat": round(rng.gauss(21, 0.8), 1) if rng.random() < 0.7 else None,
                            "logId": int(logged.timestamp() * 1000), "source": "Aria",
                            "time": logged.strftime("%H:%M:%S"), "weight": w})
-    return FitbitHealth(life, sleep, steps, minute_steps, resting, weight, worn, heart_rate_interval, seed)
+    hrv, spo2 = _nightly_vitals(life, worn, seed)
+    return FitbitHealth(life, sleep, steps, minute_steps, resting, weight, worn, heart_rate_interval, seed,
+                        timezone, hrv, spo2)
+
+
+def _nightly_vitals(life: SyntheticLife, worn: set[date], seed: int) -> tuple[dict[date, float], dict[date, float]]:
+    """HRV and SpO2 of each worn night, from their own random stream (the other series stay as they were)."""
+    rng = np.random.default_rng([seed, 11])
+    hrv, spo2 = {}, {}
+    for d in sorted(worn):
+        sick = life.is_sick(d)
+        hrv[d] = round(float(np.clip(44.0 - (9 if sick else 0) + rng.normal(0, 5), 15, 120)), 1)
+        spo2[d] = round(float(np.clip(95.8 - (1.2 if sick else 0) + rng.normal(0, 0.6), 88, 100)), 1)
+    return hrv, spo2
 
 
 def _spread_steps(rng: random.Random, total: int) -> dict[int, int]:

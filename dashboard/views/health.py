@@ -1,4 +1,5 @@
-"""Health: sleep against the goal, steps against the personal baseline band, resting heart rate, weight."""
+"""Health: sleep against the goal, steps against the personal baseline band, resting heart rate, nightly HRV and
+SpO2, weight. Every day is a local date (the marts' grain), whichever source (API, export) it came from."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def _main_sleep_efficiency() -> pd.DataFrame | None:
     return main.groupby("date_day", as_index=False)["efficiency"].mean()
 
 
+def _column(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column, or an empty series for marts built before it existed."""
+    return df[name] if name in df.columns else pd.Series(dtype=float)
+
+
 def _metric(value: float, fmt: str) -> str:
     return "-" if pd.isna(value) else format(value, fmt)
 
@@ -63,11 +69,13 @@ def render() -> None:
 
     sleep_goal = daily["sleep_goal_minutes"].dropna()
     goal_hours = float(sleep_goal.iloc[0]) / 60 if len(sleep_goal) else None
-    a, b, c, d = st.columns(4)
+    a, b, c, d, e, f = st.columns(6)
     a.metric("Sleep a night", f"{_metric(shown['sleep_hours'].mean(), '.1f')} h")
     b.metric("Nights at sleep goal", _metric(shown["is_sleep_goal_met"].dropna().astype(float).mean(), ".0%"))
     c.metric("Steps a day", _metric(shown["steps"].mean(), ",.0f"))
     d.metric("Resting heart rate", f"{_metric(shown['resting_heart_rate'].mean(), '.1f')} bpm")
+    e.metric("HRV (RMSSD)", f"{_metric(_column(shown, 'hrv_rmssd_ms').mean(), '.0f')} ms")
+    f.metric("SpO2 a night", f"{_metric(_column(shown, 'spo2_avg_percent').mean(), '.1f')} %")
 
     st.plotly_chart(charts.daily_line(shown, "date_day", "sleep_hours", "Sleep per night (assigned to the wake-up "
                                       "day's night)", "hours asleep", goal=goal_hours), width="stretch")
@@ -79,5 +87,11 @@ def render() -> None:
                                       "steps", band=band), width="stretch")
     st.plotly_chart(charts.daily_line(shown, "date_day", "resting_heart_rate", "Resting heart rate", "bpm"),
                     width="stretch")
+    if "hrv_rmssd_ms" in shown.columns:
+        st.plotly_chart(charts.daily_line(shown, "date_day", "hrv_rmssd_ms", "Heart-rate variability during sleep "
+                                          "(RMSSD, night ending that morning)", "ms"), width="stretch")
+    if "spo2_avg_percent" in shown.columns:
+        st.plotly_chart(charts.daily_line(shown, "date_day", "spo2_avg_percent", "Average SpO2 during sleep "
+                                          "(night ending that morning)", "%"), width="stretch")
     st.plotly_chart(charts.daily_line(shown, "date_day", "weight_kg", "Weight (days without a weigh-in are gaps)",
                                       "kg", rolling_days=None), width="stretch")

@@ -1,4 +1,4 @@
-"""The Fitbit/Google Takeout export import -> raw.fitbit__* (`python -m pipelines.fitbit_export`)."""
+"""The Fitbit / Google Takeout export import -> raw.fitbit_export__* (`python -m pipelines.fitbit_export`)."""
 
 from pipelines.fitbit.export.source import SOURCE, fitbit_export_source, main
 

@@ -1,201 +1,337 @@
-"""Finds, hashes and parses the files of a Fitbit data export (Takeout zip or folder) into Arrow tables."""
+"""Finds, classifies and hashes the files of a Fitbit / Google Takeout export.
+
+An export is one or more *parts*: an unpacked folder, a `.zip`, a `.tgz`/`.tar.gz`, or a folder holding several
+of those (Takeout splits large exports into `takeout-<stamp>-001.zip`, `-002.zip`, ...). Every regular file of
+every part is listed; a file is known by `<folder>/<name>` (e.g. `Global Export Data/heart_rate-2023-01-26.json`),
+which is the same whether the export's root is `Takeout/Fitbit/` or `Takeout/Google Health/`, zipped or not.
+Recognised files are hashed (sha256, streamed in chunks: bounded memory whatever the file's size); the others
+are counted by kind so the run can say what it did not read.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import re
 import shutil
-import tempfile
+import tarfile
 import zipfile
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
+from datetime import date, datetime, timedelta
+from pathlib import Path, PurePosixPath
 
 from pipelines.common.errors import SourceError
-from pipelines.fitbit.records import sleep_row
 
-# file name -> kind; everything else in a Takeout (profile, badges, other products) is ignored
-_KINDS = re.compile(r"^(sleep|steps|heart_rate|resting_heart_rate|weight)-\d{4}-\d{2}-\d{2}\.json$")
-EXPORT_TS = "%m/%d/%y %H:%M:%S"
-# DuckDB reads with a fixed schema: a file that does not fit it is corrupt, not silently half-read
-_READERS = {
-    "heart_rate": (
-        "{'dateTime': 'TIMESTAMP', 'value': 'STRUCT(bpm INTEGER, confidence INTEGER)'}",
-        """select "dateTime" as measured_at,
-                  cast("dateTime" as date) as measured_date,
-                  cast("value".bpm as smallint) as bpm,
-                  cast("value".confidence as tinyint) as confidence"""),
-    "steps": (
-        "{'dateTime': 'TIMESTAMP', 'value': 'VARCHAR'}",
-        """select cast("dateTime" as date) as activity_date,
-                  cast("value" as integer) as steps"""),
-    "resting_heart_rate": (
-        "{'dateTime': 'TIMESTAMP', 'value': 'STRUCT(date VARCHAR, value DOUBLE, error DOUBLE)'}",
-        """select cast("dateTime" as date) as heart_rate_date,
-                  round("value".value, 2) as resting_heart_rate"""),
-    "weight": (
-        "{'logId': 'BIGINT', 'weight': 'DOUBLE', 'bmi': 'DOUBLE', 'fat': 'DOUBLE', 'date': 'VARCHAR', "
-        "'time': 'VARCHAR', 'source': 'VARCHAR'}",
-        """select "logId" as log_id, cast(strptime("date", '%m/%d/%y') as date) as weight_date,
-                  strptime("date" || ' ' || "time", '%m/%d/%y %H:%M:%S') as measured_at,
-                  weight as weight_kg, bmi, fat as fat_pct, source as log_source"""),
-}
+CHUNK = 1 << 20
+_ISO_DAY = r"(\d{4}-\d{2}-\d{2})"
+
+# kind, layout, file-name pattern (group 1: the date in the name, when there is one). Anything else is ignored.
+KINDS: list[tuple[str, str, re.Pattern]] = [
+    # the "Global Export Data" JSON of older exports (also found in per-topic folders of the oldest ones)
+    ("heart_rate", "json", re.compile(rf"^heart_rate-{_ISO_DAY}\.json$")),
+    ("steps", "json", re.compile(rf"^steps-{_ISO_DAY}\.json$")),
+    ("resting_heart_rate", "json", re.compile(rf"^resting_heart_rate-{_ISO_DAY}\.json$")),
+    ("weight", "json", re.compile(rf"^weight-{_ISO_DAY}\.json$")),
+    ("sleep", "json", re.compile(rf"^sleep-{_ISO_DAY}\.json$")),
+    # the CSV layout of 2024-2026 exports (Physical Activity_GoogleData, Health Fitness Data_GoogleData)
+    ("heart_rate", "csv", re.compile(rf"^heart_rate_{_ISO_DAY}\.csv$")),
+    ("steps", "csv", re.compile(rf"^steps_{_ISO_DAY}\.csv$")),
+    ("weight", "csv", re.compile(rf"^weight(?:_{_ISO_DAY})?\.csv$")),
+    ("resting_heart_rate", "csv", re.compile(rf"^daily_resting_heart_rate(?:_{_ISO_DAY})?\.csv$")),
+    ("sleep", "csv", re.compile(r"^UserSleeps(?:_.*)?\.csv$")),
+    ("sleep_stages", "csv", re.compile(r"^UserSleepStages(?:_.*)?\.csv$")),
+    # CSV files both layouts carry
+    ("sleep_score", "csv", re.compile(r"^sleep_score\.csv$")),
+    ("hrv", "csv", re.compile(r"^Daily Heart Rate Variability Summary - (\d{4}-\d{2})-\(?(\d{1,2})?\)?\.csv$")),
+    ("spo2", "csv", re.compile(rf"^Daily SpO2 - {_ISO_DAY}.*\.csv$")),
+    # settings: the time zone and the weight unit
+    ("profile", "csv", re.compile(r"^Profile\.csv$")),
+]
+DATA_KINDS = ("heart_rate", "steps", "sleep", "sleep_stages", "sleep_score", "weight", "resting_heart_rate", "hrv",
+              "spo2")
+_ARCHIVE = re.compile(r"\.(zip|tgz|tar\.gz|tar)$", re.I)
 
 
 @dataclass(frozen=True)
 class ExportFile:
-    """One data file of the export: its name (the key in fitbit__export_files), kind, size and content hash."""
+    """One file of the export: where it is, what it holds, and (for recognised files) its content hash."""
 
+    source_file: str  # "<folder>/<name>": the key of the file's rows in every raw table
     name: str
-    kind: str
+    kind: str  # a data kind, "profile", or for ignored files a kind told from the name ("calories", "README")
+    layout: str  # json | csv | other
     size: int
-    content_hash: str
-    location: str
-
-
-@dataclass
-class ParsedFile:
-    """What became of one file: its rows per table, or why it was skipped."""
-
-    file: ExportFile
-    rows: int = 0
-    error: str | None = None
-
-
-@dataclass
-class ParsedExport:
-    """Arrow tables per kind plus the per-file outcome (imported or corrupt)."""
-
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-    sleep: list[dict] = field(default_factory=list)
-    files: list[ParsedFile] = field(default_factory=list)
+    part: ExportPart = field(compare=False, repr=False)
+    member: str = field(compare=False, repr=False)
+    content_hash: str | None = None
+    day: date | None = None  # the date in the name (a day file's day, a chunk's first day)
 
     @property
-    def corrupt(self) -> list[ParsedFile]:
-        return [f for f in self.files if f.error]
+    def recognised(self) -> bool:
+        return self.layout != "other"
+
+
+class ExportPart:
+    """One folder or archive of the export; lists its regular files and copies members out."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def entries(self) -> Iterator[tuple[str, int]]:
+        raise NotImplementedError
+
+    def open(self, member: str):
+        raise NotImplementedError
+
+    def hash(self, member: str) -> str:
+        digest = hashlib.sha256()
+        with self.open(member) as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def copy_to(self, member: str, target: Path) -> None:
+        with self.open(member) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+
+    def local_path(self, member: str) -> str | None:
+        """A path DuckDB can read directly, when the member is a plain file."""
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class FolderPart(ExportPart):
+    def entries(self) -> Iterator[tuple[str, int]]:
+        for p in sorted(self.path.rglob("*")):
+            # a directory named like a data file is not a file; archives inside are parts of their own
+            if p.is_file() and not _ARCHIVE.search(p.name):
+                yield p.relative_to(self.path).as_posix(), p.stat().st_size
+
+    def open(self, member: str):
+        return open(self.path / member, "rb")
+
+    def local_path(self, member: str) -> str:
+        return str(self.path / member)
+
+
+class ZipPart(ExportPart):
+    def __init__(self, path: Path):
+        super().__init__(path)
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise SourceError(f"the zip is truncated or corrupt: {path} ({exc})") from None
+
+    def entries(self) -> Iterator[tuple[str, int]]:
+        for info in self.zip.infolist():
+            if not info.is_dir():
+                yield info.filename, info.file_size
+
+    def open(self, member: str):
+        return self.zip.open(member)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+class TarPart(ExportPart):
+    """A .tgz/.tar.gz export. Gzip has no index: members are read in one pass and the recognised ones copied
+    to a scratch folder as they stream by (hashing on the way), so nothing is decompressed twice."""
+
+    def __init__(self, path: Path, scratch: Path):
+        super().__init__(path)
+        self.scratch = scratch
+        self.copied: dict[str, Path] = {}
+        self.hashes: dict[str, str] = {}
+        self._entries: list[tuple[str, int]] = []
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                for member in tar:
+                    if not member.isfile():
+                        continue
+                    self._entries.append((member.name, member.size))
+                    if classify(PurePosixPath(member.name).name)[1] == "other":
+                        continue
+                    target = scratch / f"{len(self.copied)}_{PurePosixPath(member.name).name}"
+                    digest = hashlib.sha256()
+                    src = tar.extractfile(member)
+                    with open(target, "wb") as dst:
+                        while chunk := src.read(CHUNK):
+                            digest.update(chunk)
+                            dst.write(chunk)
+                    self.copied[member.name] = target
+                    self.hashes[member.name] = digest.hexdigest()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise SourceError(f"the archive is truncated or corrupt: {path} ({exc})") from None
+
+    def entries(self) -> Iterator[tuple[str, int]]:
+        yield from self._entries
+
+    def open(self, member: str):
+        return open(self.copied[member], "rb")
+
+    def hash(self, member: str) -> str:
+        return self.hashes[member]
+
+    def local_path(self, member: str) -> str:
+        return str(self.copied[member])
+
+
+def classify(name: str) -> tuple[str, str, date | None]:
+    """(kind, layout, day in the name) of a file name; ignored files get a kind told from the name."""
+    for kind, layout, pattern in KINDS:
+        if m := pattern.match(name):
+            return kind, layout, _name_day(kind, m)
+    return ignored_kind(name), "other", None
+
+
+def _name_day(kind: str, m: re.Match) -> date | None:
+    if not m.groups() or m.group(1) is None:
+        return None
+    if kind == "hrv":  # "Daily Heart Rate Variability Summary - 2024-07-(21).csv"; "- 2024-07-.csv" is the 1st
+        return date.fromisoformat(f"{m.group(1)}-{int(m.group(2) or 1):02d}")
+    return date.fromisoformat(m.group(1))
+
+
+def ignored_kind(name: str) -> str:
+    """`calories-2023-01-01.json` -> calories, `Minute SpO2 - 2024-01-01.csv` -> Minute SpO2, `exercise-100.json`
+    -> exercise, `Devices.csv` -> Devices."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = re.sub(r"[\s_-]*(\(?\d{4}-\d{2}(-\(?\d{1,2}\)?)?.*|\d+)$", "", stem)
+    return stem.strip(" -_") or name
+
+
+def source_file_of(member: str) -> str:
+    parts = PurePosixPath(member).parts
+    return "/".join(parts[-2:])
 
 
 class Export:
-    """A Takeout zip or an unpacked folder; files are found anywhere below it by their Fitbit names."""
+    """The parts at `paths`: folders, zips, tgzs, or folders holding several of them (a split export)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path).expanduser()
-        if not self.path.exists():
-            raise SourceError(f"Fitbit export not found at {self.path}: pass --path <Takeout zip or folder> "
+    def __init__(self, paths: str | Path | list[str | Path], scratch: Path):
+        if isinstance(paths, str):  # several parts: separated by os.pathsep (`--path` given more than once)
+            paths = [p for p in paths.split(os.pathsep) if p.strip()]
+        elif isinstance(paths, Path):
+            paths = [paths]
+        self.paths = [Path(str(p).strip()).expanduser() for p in paths]
+        if not self.paths:
+            raise SourceError("no Fitbit export given: pass --path <Takeout zip, tgz or folder> "
+                              "or set SOURCES__FITBIT_EXPORT__PATH")
+        self.scratch = scratch
+        self.parts: list[ExportPart] = []
+        for path in self.paths:
+            self.parts.extend(self._open(path))
+
+    def _open(self, path: Path) -> list[ExportPart]:
+        if not path.exists():
+            raise SourceError(f"Fitbit export not found at {path}: pass --path <Takeout zip, tgz or folder> "
                               f"or set SOURCES__FITBIT_EXPORT__PATH")
-        self.is_zip = self.path.is_file()
-        if self.is_zip and not zipfile.is_zipfile(self.path):
-            raise SourceError(f"{self.path} is neither a folder nor a zip file")
+        if path.is_dir():
+            parts: list[ExportPart] = [FolderPart(path)]
+            for archive in sorted(p for p in path.rglob("*") if p.is_file() and _ARCHIVE.search(p.name)):
+                parts.extend(self._open(archive))
+            return parts
+        if zipfile.is_zipfile(path):
+            return [ZipPart(path)]
+        if _is_tar(path):
+            folder = self.scratch / f"tar{len(self.parts)}_{path.stem}"
+            folder.mkdir(parents=True, exist_ok=True)
+            return [TarPart(path, folder)]
+        head = path.read_bytes()[:4] if path.stat().st_size else b""
+        if path.suffix.lower() == ".zip" or head.startswith(b"PK"):
+            raise SourceError(f"the zip is truncated or corrupt: {path}")
+        if re.search(r"\.(tgz|tar\.gz|tar)$", path.name, re.I) or head.startswith(b"\x1f\x8b"):
+            raise SourceError(f"the archive is truncated or corrupt: {path}")
+        raise SourceError(f"{path} is neither a folder nor a zip or tgz file")
 
-    def files(self) -> list[ExportFile]:
-        """Every Fitbit data file, hashed (sha256 of the bytes), sorted by name."""
-        found = []
-        if self.is_zip:
-            with zipfile.ZipFile(self.path) as zf:
-                for info in zf.infolist():
-                    name = Path(info.filename).name
-                    if not info.is_dir() and (m := _KINDS.match(name)):
-                        found.append(ExportFile(name, m.group(1), info.file_size,
-                                                _hash(zf.read(info)), info.filename))
-        else:
-            for p in self.path.rglob("*.json"):
-                if m := _KINDS.match(p.name):
-                    found.append(ExportFile(p.name, m.group(1), p.stat().st_size, _hash(p.read_bytes()), str(p)))
-        names = [f.name for f in found]
-        if len(names) != len(set(names)):
-            raise SourceError(f"{self.path} holds the same Fitbit file name twice: point at one export only")
-        return sorted(found, key=lambda f: f.name)
+    def listing(self) -> Listing:
+        """Every regular file of every part; recognised ones hashed. The same file in two parts counts once
+        when the copies are equal; different copies of one file are an error (two exports mixed up)."""
+        listing = Listing()
+        seen: dict[str, ExportFile] = {}
+        ignored: dict[str, ExportFile] = {}
+        for part in self.parts:
+            for member, size in part.entries():
+                name = PurePosixPath(member).name
+                kind, layout, day = classify(name)
+                key = source_file_of(member)
+                if layout == "other":
+                    ignored.setdefault(key, ExportFile(key, name, kind, layout, size, part, member))
+                    continue
+                f = ExportFile(key, name, kind, layout, size, part, member, part.hash(member), day)
+                if key in seen:
+                    if seen[key].content_hash != f.content_hash:
+                        raise SourceError(f"{key} appears twice with different contents ({seen[key].part.path} "
+                                          f"and {part.path}): point at one export only")
+                    continue
+                seen[key] = f
+        listing.files = sorted(seen.values(), key=lambda f: f.source_file)
+        listing.ignored = sorted(ignored.values(), key=lambda f: f.source_file)
+        return listing
 
-    def parse(self, files: list[ExportFile]) -> ParsedExport:
-        """Parse the given files; corrupt ones are reported with a reason and left out."""
-        with tempfile.TemporaryDirectory(prefix="fitbit-export-") as tmp:
-            local = self._materialise(files, Path(tmp))
-            parsed = ParsedExport()
-            con = duckdb.connect()
-            try:
-                for kind in _READERS:
-                    of_kind = [f for f in files if f.kind == kind]
-                    if of_kind:
-                        table, outcomes = _read_kind(con, kind, of_kind, local)
-                        parsed.tables[kind] = table
-                        parsed.files.extend(outcomes)
-            finally:
-                con.close()
-            for f in (f for f in files if f.kind == "sleep"):
-                parsed.files.append(_read_sleep(f, local[f.name], parsed.sleep))
-        return parsed
-
-    def _materialise(self, files: list[ExportFile], tmp: Path) -> dict[str, str]:
-        """Local paths DuckDB can read: the files themselves, or members extracted from the zip."""
-        if not self.is_zip:
-            return {f.name: f.location for f in files}
-        out = {}
-        with zipfile.ZipFile(self.path) as zf:
-            for f in files:
-                target = tmp / f.name
-                with zf.open(f.location) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                out[f.name] = str(target)
-        return out
+    def close(self) -> None:
+        for part in self.parts:
+            part.close()
 
 
-def _hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read_kind(con: duckdb.DuckDBPyConnection, kind: str, files: list[ExportFile],
-               local: dict[str, str]) -> tuple[pa.Table, list[ParsedFile]]:
-    """All files of a kind in one DuckDB read (fast path); on failure, file by file to name the corrupt ones."""
+def _is_tar(path: Path) -> bool:
     try:
-        table, counts = _duckdb_read(con, kind, [local[f.name] for f in files])
-        return table, [ParsedFile(f, rows=counts.get(local[f.name], 0)) for f in files]
-    except duckdb.Error:
-        pass
-    good, outcomes = [], []
-    for f in files:
-        try:
-            _duckdb_read(con, kind, [local[f.name]])
-            good.append(f)
-        except duckdb.Error as exc:
-            outcomes.append(ParsedFile(f, error=_first_line(exc)))
-    table, counts = _duckdb_read(con, kind, [local[f.name] for f in good]) if good else (None, {})
-    outcomes.extend(ParsedFile(f, rows=counts.get(local[f.name], 0)) for f in good)
-    return table, outcomes
+        return tarfile.is_tarfile(path)
+    except (OSError, EOFError):
+        return False
 
 
-def _duckdb_read(con: duckdb.DuckDBPyConnection, kind: str, paths: list[str]) -> tuple[pa.Table, dict[str, int]]:
-    """One DuckDB scan of the files straight into Arrow; records per file counted on the Arrow side."""
-    columns, select = _READERS[kind]
-    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
-    table = con.sql(f"""{select}, filename from read_json({files}, format = 'array', columns = {columns},
-                                                          timestampformat = '{EXPORT_TS}', filename = true)
-                    """).to_arrow_table()
-    counts = {row["values"]: row["counts"] for row in pc.value_counts(table["filename"]).to_pylist()}
-    table = table.drop_columns(["filename"])
-    if kind == "steps":
-        daily = table.group_by("activity_date").aggregate([("steps", "sum")])
-        table = pa.table({"activity_date": daily["activity_date"], "steps": daily["steps_sum"]})
-    elif kind == "resting_heart_rate":
-        # the export writes 0 for days without enough data: no measurement, not a heart rate of 0
-        table = table.filter(pc.greater(table["resting_heart_rate"], 0))
-    return table, counts
+@dataclass
+class Listing:
+    files: list[ExportFile] = field(default_factory=list)  # recognised (data kinds and the profile)
+    ignored: list[ExportFile] = field(default_factory=list)
+
+    def ignored_by_kind(self) -> Counter[str]:
+        return Counter(f.kind for f in self.ignored)
 
 
-def _read_sleep(f: ExportFile, path: str, into: list[dict]) -> ParsedFile:
-    """Sleep logs are few and nested: parsed as JSON and flattened to the shared raw row shape."""
-    try:
-        logs = json.loads(Path(path).read_bytes())
-        rows = [sleep_row(log, origin="export") for log in logs]
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        return ParsedFile(f, error=f"{type(exc).__name__}: {_first_line(exc)}")
-    into.extend(rows)
-    return ParsedFile(f, rows=len(rows))
+def twins(files: list[ExportFile], utc_offsets: dict[date, int] | None = None) -> dict[str, str]:
+    """JSON files whose data the CSV layout also holds: source_file -> the CSV file that covers it.
+
+    The CSV layout wins wherever it covers a JSON file (explicit UTC stamps and offsets, weight in grams):
+    - heart rate (one file per day in both layouts; a JSON file is bounded by the *local* day, a CSV file by
+      the UTC day): the JSON day is skipped when the CSV files of every UTC day its local day touches exist;
+    - the other kinds come in chunks named by their first day: a CSV file without a date covers all history,
+      otherwise a JSON chunk is skipped when its first day lies within the CSV files' first and last day.
+    `utc_offsets` maps a local day to its offset at midnight (minutes); default 0.
+    """
+    csv = [f for f in files if f.layout == "csv"]
+    covered: dict[str, str] = {}
+    for f in (f for f in files if f.layout == "json" and f.kind in DATA_KINDS):
+        same = [c for c in csv if c.kind == f.kind]
+        if not same:
+            continue
+        if f.kind == "heart_rate":
+            by_day = {c.day: c for c in same}
+            offset = (utc_offsets or {}).get(f.day, 0)
+            first = _utc_day(f.day, offset, 0)
+            last = _utc_day(f.day + timedelta(days=1), (utc_offsets or {}).get(f.day + timedelta(days=1), offset), -1)
+            days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+            if all(d in by_day for d in days):
+                covered[f.source_file] = by_day[days[-1]].source_file
+            continue
+        undated = [c for c in same if c.day is None]
+        if undated:
+            covered[f.source_file] = undated[0].source_file
+            continue
+        dated = sorted(same, key=lambda c: c.day)
+        if f.day is not None and dated[0].day <= f.day <= dated[-1].day:
+            covered[f.source_file] = next(c for c in reversed(dated) if c.day <= f.day).source_file
+    return covered
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+def _utc_day(local_midnight: date, offset_minutes: int, extra_seconds: int) -> date:
+    """The UTC date of local midnight of `local_midnight` plus `extra_seconds`."""
+    at = datetime.combine(local_midnight, datetime.min.time()) - timedelta(minutes=offset_minutes,
+                                                                           seconds=-extra_seconds)
+    return at.date()

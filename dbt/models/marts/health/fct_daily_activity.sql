@@ -1,8 +1,21 @@
+-- steps per local day, summed from the step intervals of the day's best source (int_health__steps_intervals)
 with
 
-activity as (
+intervals as (
 
-    select * from {{ ref('stg_fitbit__daily_activity') }}
+    select * from {{ ref('int_health__steps_intervals') }}
+
+),
+
+daily as (
+
+    select
+        activity_date,
+        sum(steps) as steps,
+        count(*) as interval_count,
+        max(source_system) as source_system
+    from intervals
+    group by activity_date
 
 ),
 
@@ -11,13 +24,11 @@ final as (
     select
         activity_date,
         steps,
-        distance_km,
-        calories_out,
-        active_minutes,
+        interval_count,
         coalesce(steps, 0) > 0 as is_active_day,
         steps >= {{ var('steps_goal', 10000) }} as is_steps_goal_met,
-        origin
-    from activity
+        source_system
+    from daily
 
 )
 

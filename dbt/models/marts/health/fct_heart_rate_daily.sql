@@ -1,38 +1,39 @@
+-- per local day, from the samples of the day's best source (int_health__heart_rate_samples);
 -- heart-rate zones as a share of max heart rate (Fitbit's defaults: fat burn from 50 %, cardio
 -- from 70 %, peak from 85 %); samples are irregular, so a minute counts once, by its mean bpm
 with
 
 samples as (
 
-    select * from {{ ref('stg_fitbit__heart_rate_samples') }}
+    select * from {{ ref('int_health__heart_rate_samples') }}
 
 ),
 
 resting as (
 
-    select * from {{ ref('stg_fitbit__heart_rate_daily') }}
+    select * from {{ ref('int_health__daily_resting_heart_rate') }}
 
 ),
 
 daily_samples as (
 
     select
-        measured_date,
+        sample_date,
         min(bpm) as min_bpm,
         {{ round_float('avg(bpm)', 1) }} as avg_bpm,
         max(bpm) as max_bpm,
         count(*) as sample_count
     from samples
-    group by measured_date
+    group by sample_date
 
 ),
 
 stamped as (
 
     select
-        measured_date,
+        sample_date,
         bpm,
-        cast({{ dbt.date_trunc('minute', 'measured_at_local') }} as {{ dbt.type_timestamp() }}) as minute_start
+        cast({{ dbt.date_trunc('minute', 'sample_at_local') }} as {{ dbt.type_timestamp() }}) as minute_start
     from samples
 
 ),
@@ -40,18 +41,18 @@ stamped as (
 minutes as (
 
     select
-        measured_date,
+        sample_date,
         minute_start,
         avg(bpm) as minute_bpm
     from stamped
-    group by measured_date, minute_start
+    group by sample_date, minute_start
 
 ),
 
 zones as (
 
     select
-        measured_date,
+        sample_date,
         sum(case when minute_bpm < 0.5 * {{ var('max_heart_rate', 190) }} then 1 else 0 end) as out_of_range_minutes,
         sum(case
             when
@@ -70,15 +71,15 @@ zones as (
         sum(case when minute_bpm >= 0.85 * {{ var('max_heart_rate', 190) }} then 1 else 0 end) as peak_minutes,
         count(*) as measured_minutes
     from minutes
-    group by measured_date
+    group by sample_date
 
 ),
 
 days as (
 
-    select measured_date as heart_rate_date from daily_samples
+    select sample_date as heart_rate_date from daily_samples
     union distinct
-    select heart_rate_date from resting
+    select metric_date from resting
 
 ),
 
@@ -86,7 +87,7 @@ final as (
 
     select
         days.heart_rate_date,
-        resting.resting_heart_rate,
+        resting.resting_bpm as resting_heart_rate,
         daily_samples.min_bpm,
         daily_samples.avg_bpm,
         daily_samples.max_bpm,
@@ -98,11 +99,11 @@ final as (
         coalesce(zones.peak_minutes, 0) as peak_minutes
     from days
     left join resting
-        on days.heart_rate_date = resting.heart_rate_date
+        on days.heart_rate_date = resting.metric_date
     left join daily_samples
-        on days.heart_rate_date = daily_samples.measured_date
+        on days.heart_rate_date = daily_samples.sample_date
     left join zones
-        on days.heart_rate_date = zones.measured_date
+        on days.heart_rate_date = zones.sample_date
 
 )
 

@@ -9,14 +9,18 @@ sessions as (
 final as (
 
     select
-        sleep_log_id,
+        sleep_session_id,
+        sleep_id,
         assigned_sleep_date,
-        date_of_sleep,
-        started_at_local,
-        ended_at_local,
+        sleep_date,
+        start_at_utc,
+        end_at_utc,
+        start_at_local,
+        end_at_local,
+        utc_offset_minutes,
         sleep_type,
         is_main_sleep,
-        time_in_bed_minutes,
+        minutes_in_bed,
         minutes_asleep,
         minutes_awake,
         minutes_to_fall_asleep,
@@ -26,7 +30,7 @@ final as (
         rem_minutes,
         stage_asleep_minutes,
         stage_awake_minutes,
-        origin
+        source_system
     from sessions
 
 )

@@ -24,9 +24,21 @@ heart_rate as (
 
 ),
 
-weight_logs as (
+weigh_ins as (
 
-    select * from {{ ref('stg_fitbit__weight_logs') }}
+    select * from {{ ref('int_health__weight') }}
+
+),
+
+hrv as (
+
+    select * from {{ ref('int_health__daily_hrv') }}
+
+),
+
+spo2 as (
+
+    select * from {{ ref('int_health__daily_spo2') }}
 
 ),
 
@@ -42,18 +54,18 @@ nightly_sleep as (
 
 ),
 
--- the last weigh-in of the day when there were several
+-- the last weigh-in of the (local) day when there were several
 daily_weight as (
 
     select
-        weight_date,
+        measured_date,
         weight_kg
     from (
         select
-            weight_date,
+            measured_date,
             weight_kg,
-            row_number() over (partition by weight_date order by measured_at_local desc) as weigh_in_rank
-        from weight_logs
+            row_number() over (partition by measured_date order by measured_at_utc desc) as weigh_in_rank
+        from weigh_ins
     ) as ranked
     where weigh_in_rank = 1
 
@@ -71,7 +83,11 @@ span as (
         union all
         select heart_rate_date from heart_rate
         union all
-        select weight_date from daily_weight
+        select measured_date from daily_weight
+        union all
+        select metric_date from hrv
+        union all
+        select metric_date from spo2
     ) as all_dates
 
 ),
@@ -88,6 +104,8 @@ final as (
         activity.steps,
         heart_rate.resting_heart_rate,
         daily_weight.weight_kg,
+        hrv.rmssd_ms as hrv_rmssd_ms,
+        spo2.spo2_avg_percent,
         {{ var('sleep_goal_minutes', 420) }} as sleep_goal_minutes,
         {{ var('steps_goal', 10000) }} as steps_goal,
         coalesce(nightly_sleep.sleep_minutes >= {{ var('sleep_goal_minutes', 420) }}, false) as is_sleep_goal_met,
@@ -102,7 +120,11 @@ final as (
     left join heart_rate
         on dates.date_day = heart_rate.heart_rate_date
     left join daily_weight
-        on dates.date_day = daily_weight.weight_date
+        on dates.date_day = daily_weight.measured_date
+    left join hrv
+        on dates.date_day = hrv.metric_date
+    left join spo2
+        on dates.date_day = spo2.metric_date
 
 )
 

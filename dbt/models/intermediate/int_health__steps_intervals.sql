@@ -1,0 +1,103 @@
+-- Step intervals from every health source, one row per interval start. A day is taken whole from the
+-- best-ranked source that has steps on it (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy):
+-- sources bin steps differently (minutes, API intervals, legacy daily totals), so mixing them within a day
+-- would double count it. One branch per source with the canonical columns; add yours the same way.
+with
+
+api_steps as (
+
+    select
+        start_at_utc,
+        end_at_utc,
+        start_at_local,
+        utc_offset_minutes,
+        activity_date,
+        steps,
+        source_system,
+        source_rank
+    from {{ ref('stg_google_health__steps_intervals') }}
+
+),
+
+export_steps as (
+
+    select
+        start_at_utc,
+        end_at_utc,
+        start_at_local,
+        utc_offset_minutes,
+        activity_date,
+        steps,
+        source_system,
+        source_rank
+    from {{ ref('stg_fitbit_export__steps_intervals') }}
+
+),
+
+legacy_steps as (
+
+    select
+        start_at_utc,
+        end_at_utc,
+        start_at_local,
+        utc_offset_minutes,
+        activity_date,
+        steps,
+        source_system,
+        source_rank
+    from {{ ref('stg_fitbit__steps_intervals') }}
+
+),
+
+unioned as (
+
+    select * from api_steps
+    union all
+    select * from export_steps
+    union all
+    select * from legacy_steps
+
+),
+
+day_sources as (
+
+    select
+        activity_date,
+        min(source_rank) as best_rank
+    from unioned
+    group by activity_date
+
+),
+
+ranked as (
+
+    select
+        unioned.*,
+        row_number() over (
+            partition by unioned.start_at_utc order by unioned.source_rank, unioned.source_system
+        ) as instant_rank
+    from unioned
+    inner join day_sources
+        on
+            unioned.activity_date = day_sources.activity_date
+            and unioned.source_rank = day_sources.best_rank
+
+),
+
+final as (
+
+    select
+        start_at_utc,
+        end_at_utc,
+        start_at_local,
+        utc_offset_minutes,
+        activity_date,
+        steps,
+        source_system,
+        source_rank
+    from ranked
+    where instant_rank = 1
+
+)
+
+select * from final

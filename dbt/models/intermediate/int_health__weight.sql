@@ -1,0 +1,98 @@
+-- Weigh-ins from every health source in kg (staging converted with the recorded unit), one row per weigh-in
+-- instant, the best-ranked source first (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy).
+-- One branch per source with the canonical columns; add yours the same way.
+with
+
+api_weight as (
+
+    select
+        measured_at_utc,
+        measured_at_local,
+        utc_offset_minutes,
+        measured_date,
+        weight_kg,
+        weight_original_value,
+        weight_original_unit,
+        body_fat_percent,
+        bmi,
+        source_system,
+        source_rank
+    from {{ ref('stg_google_health__weight') }}
+
+),
+
+export_weight as (
+
+    select
+        measured_at_utc,
+        measured_at_local,
+        utc_offset_minutes,
+        measured_date,
+        weight_kg,
+        weight_original_value,
+        weight_original_unit,
+        body_fat_percent,
+        bmi,
+        source_system,
+        source_rank
+    from {{ ref('stg_fitbit_export__weight') }}
+
+),
+
+legacy_weight as (
+
+    select
+        measured_at_utc,
+        measured_at_local,
+        utc_offset_minutes,
+        measured_date,
+        weight_kg,
+        weight_original_value,
+        weight_original_unit,
+        body_fat_percent,
+        bmi,
+        source_system,
+        source_rank
+    from {{ ref('stg_fitbit__weight') }}
+
+),
+
+unioned as (
+
+    select * from api_weight
+    union all
+    select * from export_weight
+    union all
+    select * from legacy_weight
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (partition by measured_at_utc order by source_rank, source_system) as instant_rank
+    from unioned
+
+),
+
+final as (
+
+    select
+        measured_at_utc,
+        measured_at_local,
+        utc_offset_minutes,
+        measured_date,
+        weight_kg,
+        weight_original_value,
+        weight_original_unit,
+        body_fat_percent,
+        bmi,
+        source_system,
+        source_rank
+    from ranked
+    where instant_rank = 1
+
+)
+
+select * from final
