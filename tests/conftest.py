@@ -30,6 +30,18 @@ def pytest_configure(config):
     os.environ["DBT_LOG_PATH"] = str(DBT_DIR / "logs" / f"pytest-{worker}")
 
 
+# whole folders whose every test runs dbt, a database server or a browser
+SLOW_FOLDERS = ("dbt", "destinations", "dashboard", "reliability")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make check` runs `-m "not slow"`: the folders above are slow as a whole; elsewhere tests mark themselves."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        if parts and parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def sandbox_server():
     """A fresh sandbox per test (generation takes ~50 ms), so tests may edit, trash and rename freely."""
@@ -91,5 +103,6 @@ def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.C
 
 from tests.fixtures.bigquery import *  # noqa: E402,F401,F403
 from tests.fixtures.fitbit import *  # noqa: E402,F401,F403
+from tests.fixtures.google_health import *  # noqa: E402,F401,F403
 from tests.fixtures.hubspot import *  # noqa: E402,F401,F403
 from tests.fixtures.postgres import *  # noqa: E402,F401,F403

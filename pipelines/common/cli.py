@@ -1,4 +1,8 @@
-"""The command line of every source (`python -m pipelines.<source>`): flags in, one run, a report or one line out."""
+"""The command line of every source (`python -m pipelines.<source>`): flags in, one run, a report or one line out.
+
+Everything the run prints (the report, the failure line, dlt's and our log lines, a source's own prints)
+goes through the redacting streams of pipelines.common.redaction.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Callable
 from dlt.extract.source import DltSource
 
 from pipelines.common.errors import one_line_error
+from pipelines.common.redaction import redacted_output
 from pipelines.common.runner import run_source
 
 
@@ -19,10 +24,14 @@ def main(source_name: str, build_source: Callable[[], DltSource], argv: list[str
                         help=f"drop this source's tables and state and reload everything "
                              f"(also {source_name.upper()}_FULL_REFRESH=true or FORCE_FULL_REFRESH=true)")
     args = parser.parse_args(argv)
-    try:
-        report = run_source(source_name, build_source, args.full_refresh)
-    except Exception as exc:  # noqa: BLE001 - the CLI's job is to turn any failure into one clear line
-        print(f"[{source_name}] FAILED: {one_line_error(exc)}", file=sys.stderr)
-        return 1
-    print(report.render())
+    with redacted_output():
+        try:
+            report = run_source(source_name, build_source, args.full_refresh)
+        except KeyboardInterrupt:
+            print(f"[{source_name}] INTERRUPTED: the next run finishes what this one left pending", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - the CLI's job is to turn any failure into one clear line
+            print(f"[{source_name}] FAILED: {one_line_error(exc)}", file=sys.stderr)
+            return 1
+        print(report.render())
     return 0

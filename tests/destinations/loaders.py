@@ -23,9 +23,9 @@ FITBIT_API_DAYS = 30
 class SourceLoader:
     """One pipeline's load step.
 
-    `pipeline` is the dlt pipeline name; `dbt_source` the dbt source its tables are declared in. The
-    Fitbit data export (`fitbit_export`) and the Fitbit Web API (`fitbit`) both write the dbt source
-    `fitbit`: the same raw tables, merged on the same keys.
+    `pipeline` is the dlt pipeline name; `dbt_source` the dbt source its tables are declared in. Each
+    pipeline owns its raw tables: the Takeout export writes the dbt source `fitbit_export`, the Google
+    Health API source (pipeline `fitbit`) the dbt source `google_health`; staging unions them.
     """
 
     pipeline: str
@@ -81,8 +81,8 @@ def load_fitbit_api(sandbox: SandboxServer, workdir: Path) -> RunReport:
 LOADERS = [
     SourceLoader("notion", "notion", load_notion),
     SourceLoader("hubspot", "hubspot", load_hubspot),
-    SourceLoader("fitbit_export", "fitbit", load_fitbit_export),
-    SourceLoader("fitbit", "fitbit", load_fitbit_api),  # after the export, as in the demo: API days win
+    SourceLoader("fitbit_export", "fitbit_export", load_fitbit_export),
+    SourceLoader("fitbit", "google_health", load_fitbit_api),
 ]
 DBT_SOURCES = {loader.dbt_source for loader in LOADERS}
 

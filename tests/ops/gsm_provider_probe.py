@@ -89,13 +89,14 @@ _record("hubspot", hubspot.hubspot_source)
 
 
 class _FitbitClient:
-    def __init__(self, base_url, client_id, client_secret, store, refresh_token, budget):
+    """Stands in for the Google Health API client: (base_url, client_id, client_secret, store, refresh_token, ...)."""
+
+    def __init__(self, base_url, client_id, client_secret, store, refresh_token, *args, **kwargs):
         resolved.update({"fitbit.client_id": client_id, "fitbit.client_secret": client_secret,
                          "fitbit.refresh_token": refresh_token})
-        self.budget = budget
 
 
-fitbit.FitbitClient = _FitbitClient
+fitbit.HealthApiClient = _FitbitClient
 _record("fitbit", fitbit.fitbit_source)
 
 before = len(REQUESTED)

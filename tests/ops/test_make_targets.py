@@ -135,10 +135,10 @@ def test_sandbox_export_writes_a_marked_export_and_prints_its_path(tmp_path):
 
 
 def test_a_python_outside_the_venv_says_how_to_run_instead():
-    python = shutil.which("python3", path="/usr/bin:/bin")
-    if python is None or subprocess.run([python, "-c", "import dlt"], capture_output=True).returncode == 0:
-        pytest.skip("no system python3 without dlt here")
-    result = subprocess.run([python, "-m", "pipelines.notion"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    # the venv's interpreter without its site-packages (-S) is a Python that cannot import dlt, on any machine
+    python = sys.executable
+    assert subprocess.run([python, "-S", "-c", "import dlt"], capture_output=True).returncode != 0
+    result = subprocess.run([python, "-S", "-m", "pipelines.notion"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"{python} cannot import dlt: the project's packages live in .venv (`make install`). Run "

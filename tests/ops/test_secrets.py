@@ -134,8 +134,9 @@ EXPECTED_LOOKUPS = {
                "sources-api_token", "notion-sources-api_token"],
     "hubspot": ["hubspot-dlt_secrets_toml", "sources-hubspot", "hubspot-sources", "hubspot-sources-hubspot",
                 "hubspot-sources-api_token"],
+    # the Google Health source: section `fitbit`, source (schema) name `google_health`
     "fitbit": ["fitbit-dlt_secrets_toml", "sources-fitbit", "fitbit-sources", "fitbit-sources-fitbit",
-               "sources-client_id", "fitbit-sources-client_id", "sources-client_secret",
+               "sources-google_health", "fitbit-sources-google_health", "sources-client_id", "fitbit-sources-client_id", "sources-client_secret",
                "fitbit-sources-client_secret", "sources-refresh_token", "fitbit-sources-refresh_token"],
     "destination": [],  # destination-bigquery was already read when the first pipeline was created
 }
@@ -308,12 +309,18 @@ def test_an_unreadable_file_fails_without_echoing_it(tmp_path, capsys):
 
 def test_refresh_workflows_read_secrets_from_the_gcp_project_and_keep_fitbit_tokens_there():
     project = "${{ vars.GCP_PROJECT || secrets.GCP_PROJECT }}"
+    workflows = REPO / ".github" / "workflows"
+    reusable = yaml.safe_load((workflows / "_refresh.yml").read_text())
+    (job,) = reusable["jobs"].values()
+    env = job["env"]
+    assert env["PROVIDERS__ENABLE_GOOGLE_SECRETS"] == "true"
+    assert env["PROVIDERS__GOOGLE_SECRETS__CREDENTIALS__PROJECT_ID"] == env["GCP_PROJECT"] == project
     for source in ("notion", "hubspot", "fitbit"):
-        doc = yaml.safe_load((REPO / ".github" / "workflows" / f"refresh-{source}.yml").read_text())
-        env = doc["jobs"]["refresh"]["env"]
-        assert env["PROVIDERS__ENABLE_GOOGLE_SECRETS"] == "true"
-        assert env["PROVIDERS__GOOGLE_SECRETS__CREDENTIALS__PROJECT_ID"] == env["GCP_PROJECT"] == project
-    steps = yaml.safe_load((REPO / ".github" / "workflows" / "refresh-fitbit.yml").read_text())["jobs"]["refresh"]["steps"]
-    (api,) = [s for s in steps if "-m pipelines.fitbit " in s.get("run", "") + " "]
-    assert api["if"] == "vars.FITBIT_WEB_API == 'true'", "the Web API is opt-in (reported switched off)"
-    assert api["env"]["SOURCES__FITBIT__TOKEN_STORE"] == f"gsm://projects/{project}/secrets/fitbit-tokens"
+        doc = yaml.safe_load((workflows / f"refresh-{source}.yml").read_text())
+        (caller,) = [j for j in doc["jobs"].values() if j.get("uses") == "./.github/workflows/_refresh.yml"]
+        assert set(caller["secrets"]) == {"GCP_SA_KEY", "GCP_PROJECT"}
+    fitbit = yaml.safe_load((workflows / "refresh-fitbit.yml").read_text())["jobs"]
+    assert fitbit["refresh"]["with"]["token_store_secret"] == "fitbit-tokens"
+    assert fitbit["refresh"]["with"]["run_module"] == "${{ needs.google-health.outputs.configured == 'true' }}"
+    (api,) = [s for s in job["steps"] if "TOKEN_STORE_SECRET" in (s.get("env") or {})]
+    assert 'SOURCES__${SOURCE^^}__TOKEN_STORE=gsm://projects/$GCP_PROJECT/secrets/$TOKEN_STORE_SECRET' in api["run"]

@@ -3,6 +3,7 @@ run-time-only installs, artifacts without personal data, CI = make test."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -42,7 +43,7 @@ def run_lines(doc: dict) -> list[str]:
 
 def refresh_job(source: str) -> dict:
     """The caller's one job, which is the reusable refresh workflow."""
-    (job,) = load(f"refresh-{source}.yml")["jobs"].values()
+    (job,) = [j for j in load(f"refresh-{source}.yml")["jobs"].values() if "uses" in j]
     return job
 
 
@@ -120,7 +121,11 @@ def test_fitbit_keeps_the_takeout_import_and_the_opt_in_web_api():
     job = refresh_job("fitbit")
     assert job["with"]["export_module"] == "pipelines.fitbit_export"
     assert job["with"]["export_uri"] == "${{ vars.FITBIT_EXPORT_URI }}"
-    assert job["with"]["run_module"] == "${{ vars.FITBIT_WEB_API == 'true' }}"
+    # the Google Health API runs daily once its secrets exist in Secret Manager (checked by a job before)
+    assert job["needs"] == "google-health"
+    assert job["with"]["run_module"] == "${{ needs.google-health.outputs.configured == 'true' }}"
+    check = load("refresh-fitbit.yml")["jobs"]["google-health"]["steps"][0]["run"]
+    assert "--secret=sources-fitbit" in check and "--secret=fitbit-tokens" in check
     assert job["with"]["token_store_secret"] == "fitbit-tokens"
     for source in ("notion", "hubspot"):
         assert not {"export_module", "export_uri", "run_module", "token_store_secret"} & set(refresh_job(source)["with"])
@@ -370,17 +375,79 @@ def test_no_workflow_uploads_dlt_state_load_packages_or_data_files():
 
 # --- transform, ci, docs ------------------------------------------------------------------------------------
 
-def test_transform_follows_successful_refreshes_and_checks_freshness_first():
+def transform_step(name: str) -> dict:
+    (job,) = load("transform.yml")["jobs"].values()
+    return next(step for step in job["steps"] if step.get("name") == name)
+
+
+def test_transform_follows_successful_refreshes():
     doc = load("transform.yml")
     refresh_names = {load(f"refresh-{s}.yml")["name"] for s in SOURCES}
     assert set(doc["on"]["workflow_run"]["workflows"]) == refresh_names
     assert "schedule" in doc["on"]
     (job,) = doc["jobs"].values()
     assert "github.event.workflow_run.conclusion == 'success'" in job["if"]
-    runs = run_lines(doc)
-    freshness = next(i for i, r in enumerate(runs) if "source freshness --target prod" in r)
-    build = next(i for i, r in enumerate(runs) if "build --target prod" in r)
-    assert freshness < build
+
+
+def test_transform_is_gated_by_pipeline_freshness_and_builds_what_the_loaded_sources_feed():
+    runs = run_lines(load("transform.yml"))
+    ledger = next(i for i, r in enumerate(runs) if "build --select source:ops+ --target prod" in r)
+    gate = next(i for i, r in enumerate(runs) if "run-operation check_pipeline_freshness --target prod" in r)
+    build = next(i for i, r in enumerate(runs) if r.strip() == ".venv/bin/python -m scripts.dbt_build --target prod")
+    assert ledger < gate < build  # pipeline_health is rebuilt, then checked, before the marts are rebuilt
+    assert not any("dbt --no-use-colors build --target prod" in r for r in runs)  # never a bare build of every source
+    assert "continue-on-error" not in transform_step("Pipeline freshness")
+
+
+def test_a_source_that_stopped_loading_fails_the_transform_with_its_name(tmp_path):
+    step = transform_step("Pipeline freshness")
+    fake_command(tmp_path / ".venv/bin/dbt",
+                 "echo 'pipeline freshness: not loading: hubspot (last successful run 80.0 h ago, error after 72 h)'\n"
+                 "exit 1\n")
+    stale = run_step(step, tmp_path, {})
+    assert stale.returncode == 1
+    assert ("::error title=Pipeline not loading::pipeline freshness: not loading: hubspot "
+            "(last successful run 80.0 h ago, error after 72 h)") in stale.stdout
+    fake_command(tmp_path / ".venv/bin/dbt", "echo 'pipeline freshness: every source loaded'\n")
+    fresh = run_step(step, tmp_path, {})
+    assert fresh.returncode == 0 and "::error" not in fresh.stdout
+
+
+def test_data_recency_only_warns_and_checks_only_the_sources_that_are_loaded(tmp_path):
+    step = transform_step("Data recency (warnings only)")
+    # scripts.dbt_build --source-freshness selects the present source tables only (sources not configured are skipped)
+    assert ".venv/bin/python -m scripts.dbt_build --source-freshness --target prod" in step["run"]
+    assert "dbt --no-use-colors source freshness" not in "\n".join(run_lines(load("transform.yml")))
+    sources_json = {"results": [
+        {"unique_id": "source.personal_data.notion.notion__habit_pages", "status": "warn",
+         "max_loaded_at": "2025-01-01T00:00:00Z"},
+        {"unique_id": "source.personal_data.hubspot.hubspot__contacts", "status": "pass",
+         "max_loaded_at": "2026-01-01T00:00:00Z"},
+    ]}
+    (tmp_path / "dbt" / "target").mkdir(parents=True)
+    (tmp_path / "dbt" / "target" / "sources.json").write_text(json.dumps(sources_json))
+    # even a failing dbt source freshness (an error in the query, an error_after someone adds) never fails the job
+    for exit_code in (0, 1):
+        fake_command(tmp_path / ".venv/bin/python", f"exit {exit_code}\n")
+        result = run_step(step, tmp_path, {})
+        assert result.returncode == 0, result.stderr
+        warnings = [line for line in result.stdout.splitlines() if line.startswith("::warning")]
+        assert warnings[0] == ("::warning title=No new records::notion.notion__habit_pages: "
+                               "newest record 2025-01-01T00:00:00Z (warn)")
+        assert len(warnings) == (1 if exit_code == 0 else 2)
+
+
+def test_data_recency_thresholds_warn_only():
+    """The sources YAML is data recency's one home: warn_after only, never an error_after."""
+    files = sorted((WORKFLOWS.parents[1] / "dbt" / "models").rglob("_*__sources.yml"))
+    assert files
+    for path in files:
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for entry in [source, *source.get("tables", [])]:
+                freshness = entry.get("freshness") or {}
+                assert not freshness.get("error_after"), f"{path.name}: {entry['name']} has an error_after"
+            if source["name"] == "ops":  # the ledger: pipeline freshness, measured by pipeline_health
+                assert source["freshness"] is None
 
 
 def test_ci_runs_make_test_like_ci_run():

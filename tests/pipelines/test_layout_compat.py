@@ -17,7 +17,6 @@ import pytest
 
 from pipelines.common.runner import run_source
 from pipelines.hubspot import hubspot_source
-from pipelines.notion import notion_source
 
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy" / "pipelines-fa85249.tar.gz"
 
@@ -46,8 +45,10 @@ def _data_rows(rows: dict[str, int], source: str) -> dict[str, int]:
     return {t: n for t, n in rows.items() if n and t != f"{source}__rejected"}
 
 
+# Notion is not in this list: the flat layout's query sent `in_trash: true`, which the sandbox now answers as the
+# real API reads it (only trashed pages), so the old code cannot write a realistic Notion warehouse here. Notion's
+# upgrade from the single cursor is tested in test_notion.py::test_state_of_the_single_cursor_loader_is_migrated.
 @pytest.mark.parametrize(("source", "build", "env_prefix"), [
-    ("notion", notion_source, "SOURCES__NOTION__"),
     ("hubspot", hubspot_source, "SOURCES__HUBSPOT__"),
 ])
 def test_new_layout_continues_where_the_flat_layout_stopped(source, build, env_prefix, sandbox_server, warehouse,
