@@ -30,7 +30,7 @@ from pipelines.common import redaction
 from pipelines.common.full_refresh import RunMode
 from pipelines.common.http import api_requests
 from pipelines.common.rejected import rejected_counts
-from pipelines.common.settings import destination, destination_name, pipelines_dir, raw_dataset
+from pipelines.common.settings import destination, destination_name, pipelines_dir, raw_dataset, warehouse_path
 
 LEDGER_PIPELINE = "run_ledger"
 LEDGER_TABLE = "pipeline_runs"
@@ -221,13 +221,24 @@ def write_row(row: dict) -> None:
     _load([_typed(redaction.redact_obj(_jsonable(row)))])
 
 
+_pipelines: dict[tuple, dlt.Pipeline] = {}
+
+
 def _ledger_pipeline() -> dlt.Pipeline:
-    return dlt.pipeline(
-        pipeline_name=LEDGER_PIPELINE,
-        destination=destination(),
-        dataset_name=ops_dataset(),
-        pipelines_dir=str(pipelines_dir()),
-    )
+    """One ledger pipeline per destination and folder in this process (a run writes twice); it keeps no state
+    worth restoring from the destination, so it does not ask for it."""
+    key = (destination_name(), str(pipelines_dir()), ops_dataset(),
+           str(warehouse_path()) if destination_name() == "duckdb" else None)
+    pipeline = _pipelines.get(key)
+    if pipeline is None or not Path(pipeline.working_dir).is_dir():  # folder removed (clean-warehouse): start anew
+        pipeline = _pipelines[key] = dlt.pipeline(
+            pipeline_name=LEDGER_PIPELINE,
+            destination=destination(),
+            dataset_name=ops_dataset(),
+            pipelines_dir=str(pipelines_dir()),
+        )
+        pipeline.config.restore_from_destination = False
+    return pipeline
 
 
 def _load(rows: list[dict]) -> None:

@@ -78,6 +78,7 @@ class RunReport:
 
 
 def run_source(source_name: str, build_source: Callable[[], DltSource], full_refresh: bool = False) -> RunReport:
+    redaction.install()  # before anything can print, log or raise a secret
     try:
         warehouse_guard.preflight(source_name)  # dlt mode env scrubbed, TOML files parse, sandbox/real never mixed
     except Exception as exc:
@@ -86,7 +87,6 @@ def run_source(source_name: str, build_source: Callable[[], DltSource], full_ref
         raise
     mode = resolve_mode(source_name, full_refresh)
 
-    redaction.install()
     # no row data left behind: dlt deletes a package's job files once it has loaded them all
     os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
     # Arrow tables carry _dlt_load_id too, so an appended table can be started over after a crash mid-load
@@ -122,8 +122,7 @@ def run_source(source_name: str, build_source: Callable[[], DltSource], full_ref
                                   f"{raw_dataset()}.{rejected.table_name(source_name)} (threshold: "
                                   f"{source_name.upper()}_REJECTED_THRESHOLD)")
     finally:
-        redaction.sanitise_files([pipelines_dir() / source_name, pipelines_dir() / run_ledger.LEDGER_PIPELINE,
-                                  pipelines_dir() / "run_ledger_local"])
+        _sanitise_working_files(source_name)
     requests, retried = api_requests(source_name)
     return RunReport(
         source=source_name, mode=mode,
@@ -135,6 +134,17 @@ def run_source(source_name: str, build_source: Callable[[], DltSource], full_ref
         resumed={t: n for t, n in run.resumed_rows.items() if not t.startswith("_dlt") and n},
         resumed_load_ids=run.resumed_load_ids,
     )
+
+
+def _sanitise_working_files(source_name: str) -> None:
+    """Secrets out of dlt's trace and any text file this run left in the pipelines folder (never masks the run's
+    own outcome: a failure here is a warning)."""
+    try:
+        root = pipelines_dir()
+        redaction.sanitise_files([root / source_name, root / run_ledger.LEDGER_PIPELINE, root / "run_ledger_local"])
+    except Exception as exc:  # noqa: BLE001
+        print(f"[{source_name}] WARNING: could not check the pipelines folder for secrets: {one_line_error(exc)}",
+              file=sys.stderr)
 
 
 def _restore_state(pipeline: dlt.Pipeline) -> None:
