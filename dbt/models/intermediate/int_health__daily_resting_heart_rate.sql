@@ -1,48 +1,18 @@
 -- Resting heart rate (bpm) per day from every health source, one row per local date, the best-ranked source first
--- (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). One branch per source with the
--- canonical columns; add yours the same way.
+-- (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). Each source's staging model selects the canonical
+-- columns; add a new source's model to the list.
+{%- set columns = [
+    'metric_date', 'resting_bpm', 'source_system', 'source_rank',
+] %}
 with
-
-api_days as (
-
-    select
-        metric_date,
-        resting_bpm,
-        source_system,
-        source_rank
-    from {{ ref('stg_google_health__daily_resting_heart_rate') }}
-
-),
-
-export_days as (
-
-    select
-        metric_date,
-        resting_bpm,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit_export__daily_resting_heart_rate') }}
-
-),
-
-legacy_days as (
-
-    select
-        metric_date,
-        resting_bpm,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit__daily_resting_heart_rate') }}
-
-),
 
 unioned as (
 
-    select * from api_days
-    union all
-    select * from export_days
-    union all
-    select * from legacy_days
+    {{ union_health_sources([
+        'stg_google_health__daily_resting_heart_rate',
+        'stg_fitbit_export__daily_resting_heart_rate',
+        'stg_fitbit__daily_resting_heart_rate',
+    ], columns) }}
 
 ),
 

@@ -1,35 +1,17 @@
--- Nightly average SpO2 (percent) per day from every health source, one row per local date, the best-ranked source first
--- (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). One branch per source with the
--- canonical columns; add yours the same way.
+-- Nightly average SpO2 (percent) per day from every health source, one row per local date, the best-ranked source
+-- first (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). Each source's staging model selects the
+-- canonical columns; add a new source's model to the list.
+{%- set columns = [
+    'metric_date', 'spo2_avg_percent', 'source_system', 'source_rank',
+] %}
 with
-
-api_days as (
-
-    select
-        metric_date,
-        spo2_avg_percent,
-        source_system,
-        source_rank
-    from {{ ref('stg_google_health__daily_spo2') }}
-
-),
-
-export_days as (
-
-    select
-        metric_date,
-        spo2_avg_percent,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit_export__daily_spo2') }}
-
-),
 
 unioned as (
 
-    select * from api_days
-    union all
-    select * from export_days
+    {{ union_health_sources([
+        'stg_google_health__daily_spo2',
+        'stg_fitbit_export__daily_spo2',
+    ], columns) }}
 
 ),
 

@@ -1,59 +1,20 @@
--- Heart-rate samples from every health source, one row per sample instant. Sources are ranked (source_rank:
--- 1 Google Health API, 2 Takeout export, 3 legacy tables) and a day is taken whole from the best-ranked source
--- that has samples on it: two sources sample the same wrist at slightly different instants, so mixing them
--- within a day would count the day twice. Each branch below selects the canonical columns of one staging
--- model (one branch per source; add yours with the same columns).
+-- Heart-rate samples from every health source, one row per sample instant. Sources are ranked (source_rank: 1
+-- Google Health API, 2 Takeout export, 3 legacy tables) and a day is taken whole from the best-ranked source that
+-- has samples on it: two sources sample the same wrist at slightly different instants, so mixing them within a day
+-- would count the day twice. Each branch below selects the canonical columns of one staging model (one branch per
+-- source; add yours with the same columns).
+{%- set columns = [
+    'sample_at_utc', 'sample_at_local', 'utc_offset_minutes', 'sample_date', 'bpm', 'source_system', 'source_rank',
+] %}
 with
-
-api_samples as (
-
-    select
-        sample_at_utc,
-        sample_at_local,
-        utc_offset_minutes,
-        sample_date,
-        bpm,
-        source_system,
-        source_rank
-    from {{ ref('stg_google_health__heart_rate_samples') }}
-
-),
-
-export_samples as (
-
-    select
-        sample_at_utc,
-        sample_at_local,
-        utc_offset_minutes,
-        sample_date,
-        bpm,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit_export__heart_rate_samples') }}
-
-),
-
-legacy_samples as (
-
-    select
-        sample_at_utc,
-        sample_at_local,
-        utc_offset_minutes,
-        sample_date,
-        bpm,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit__heart_rate_samples') }}
-
-),
 
 unioned as (
 
-    select * from api_samples
-    union all
-    select * from export_samples
-    union all
-    select * from legacy_samples
+    {{ union_health_sources([
+        'stg_google_health__heart_rate_samples',
+        'stg_fitbit_export__heart_rate_samples',
+        'stg_fitbit__heart_rate_samples',
+    ], columns) }}
 
 ),
 

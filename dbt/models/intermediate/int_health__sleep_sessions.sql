@@ -1,98 +1,22 @@
--- Sleep sessions from every health source, one row per session. The same night recorded by two sources
--- overlaps in time (ids differ between sources), so a session is dropped when a better-ranked source has a
--- session overlapping it (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). One branch per
--- source with the canonical columns (extended with sleep_type, efficiency, minutes_awake,
--- minutes_to_fall_asleep: null where a source lacks them); add yours the same way.
+-- Sleep sessions from every health source, one row per session. The same night recorded by two sources overlaps in
+-- time (ids differ between sources), so a session is dropped when a better-ranked source has a session overlapping
+-- it (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). Each source's staging model selects the
+-- canonical columns (extended with sleep_type, efficiency, minutes_awake, minutes_to_fall_asleep: null where a
+-- source lacks them); add a new source's model to the list.
+{%- set columns = [
+    'sleep_id', 'start_at_utc', 'end_at_utc', 'start_at_local', 'end_at_local', 'utc_offset_minutes', 'sleep_date',
+    'is_main_sleep', 'sleep_type', 'minutes_asleep', 'minutes_in_bed', 'minutes_awake', 'minutes_to_fall_asleep',
+    'efficiency', 'deep_minutes', 'light_minutes', 'rem_minutes', 'wake_minutes', 'source_system', 'source_rank',
+] %}
 with
-
-api_sessions as (
-
-    select
-        sleep_id,
-        start_at_utc,
-        end_at_utc,
-        start_at_local,
-        end_at_local,
-        utc_offset_minutes,
-        sleep_date,
-        is_main_sleep,
-        sleep_type,
-        minutes_asleep,
-        minutes_in_bed,
-        minutes_awake,
-        minutes_to_fall_asleep,
-        efficiency,
-        deep_minutes,
-        light_minutes,
-        rem_minutes,
-        wake_minutes,
-        source_system,
-        source_rank
-    from {{ ref('stg_google_health__sleep_sessions') }}
-
-),
-
-export_sessions as (
-
-    select
-        sleep_id,
-        start_at_utc,
-        end_at_utc,
-        start_at_local,
-        end_at_local,
-        utc_offset_minutes,
-        sleep_date,
-        is_main_sleep,
-        sleep_type,
-        minutes_asleep,
-        minutes_in_bed,
-        minutes_awake,
-        minutes_to_fall_asleep,
-        efficiency,
-        deep_minutes,
-        light_minutes,
-        rem_minutes,
-        wake_minutes,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit_export__sleep_sessions') }}
-
-),
-
-legacy_sessions as (
-
-    select
-        sleep_id,
-        start_at_utc,
-        end_at_utc,
-        start_at_local,
-        end_at_local,
-        utc_offset_minutes,
-        sleep_date,
-        is_main_sleep,
-        sleep_type,
-        minutes_asleep,
-        minutes_in_bed,
-        minutes_awake,
-        minutes_to_fall_asleep,
-        efficiency,
-        deep_minutes,
-        light_minutes,
-        rem_minutes,
-        wake_minutes,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit__sleep_sessions') }}
-
-),
 
 unioned as (
 
-    select * from api_sessions
-    union all
-    select * from export_sessions
-    union all
-    select * from legacy_sessions
+    {{ union_health_sources([
+        'stg_google_health__sleep_sessions',
+        'stg_fitbit_export__sleep_sessions',
+        'stg_fitbit__sleep_sessions',
+    ], columns) }}
 
 ),
 

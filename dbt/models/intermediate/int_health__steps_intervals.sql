@@ -1,61 +1,20 @@
--- Step intervals from every health source, one row per interval start. A day is taken whole from the
--- best-ranked source that has steps on it (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy):
--- sources bin steps differently (minutes, API intervals, legacy daily totals), so mixing them within a day
--- would double count it. One branch per source with the canonical columns; add yours the same way.
+-- Step intervals from every health source, one row per interval start. A day is taken whole from the best-ranked
+-- source that has steps on it (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy): sources bin steps
+-- differently (minutes, API intervals, legacy daily totals), so mixing them within a day would double count it.
+-- Each source's staging model selects the canonical columns; add a new source's model to the list.
+{%- set columns = [
+    'start_at_utc', 'end_at_utc', 'start_at_local', 'utc_offset_minutes', 'activity_date', 'steps',
+    'source_system', 'source_rank',
+] %}
 with
-
-api_steps as (
-
-    select
-        start_at_utc,
-        end_at_utc,
-        start_at_local,
-        utc_offset_minutes,
-        activity_date,
-        steps,
-        source_system,
-        source_rank
-    from {{ ref('stg_google_health__steps_intervals') }}
-
-),
-
-export_steps as (
-
-    select
-        start_at_utc,
-        end_at_utc,
-        start_at_local,
-        utc_offset_minutes,
-        activity_date,
-        steps,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit_export__steps_intervals') }}
-
-),
-
-legacy_steps as (
-
-    select
-        start_at_utc,
-        end_at_utc,
-        start_at_local,
-        utc_offset_minutes,
-        activity_date,
-        steps,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit__steps_intervals') }}
-
-),
 
 unioned as (
 
-    select * from api_steps
-    union all
-    select * from export_steps
-    union all
-    select * from legacy_steps
+    {{ union_health_sources([
+        'stg_google_health__steps_intervals',
+        'stg_fitbit_export__steps_intervals',
+        'stg_fitbit__steps_intervals',
+    ], columns) }}
 
 ),
 

@@ -1,69 +1,19 @@
 -- Weigh-ins from every health source in kg (staging converted with the recorded unit), one row per weigh-in
--- instant, the best-ranked source first (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy).
--- One branch per source with the canonical columns; add yours the same way.
+-- instant, the best-ranked source first (source_rank: 1 Google Health API, 2 Takeout export, 3 legacy). Each
+-- source's staging model has the canonical columns; add a new one to the list below.
+{%- set columns = [
+    'measured_at_utc', 'measured_at_local', 'utc_offset_minutes', 'measured_date', 'weight_kg',
+    'weight_original_value', 'weight_original_unit', 'body_fat_percent', 'bmi', 'source_system', 'source_rank',
+] %}
 with
-
-api_weight as (
-
-    select
-        measured_at_utc,
-        measured_at_local,
-        utc_offset_minutes,
-        measured_date,
-        weight_kg,
-        weight_original_value,
-        weight_original_unit,
-        body_fat_percent,
-        bmi,
-        source_system,
-        source_rank
-    from {{ ref('stg_google_health__weight') }}
-
-),
-
-export_weight as (
-
-    select
-        measured_at_utc,
-        measured_at_local,
-        utc_offset_minutes,
-        measured_date,
-        weight_kg,
-        weight_original_value,
-        weight_original_unit,
-        body_fat_percent,
-        bmi,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit_export__weight') }}
-
-),
-
-legacy_weight as (
-
-    select
-        measured_at_utc,
-        measured_at_local,
-        utc_offset_minutes,
-        measured_date,
-        weight_kg,
-        weight_original_value,
-        weight_original_unit,
-        body_fat_percent,
-        bmi,
-        source_system,
-        source_rank
-    from {{ ref('stg_fitbit__weight') }}
-
-),
 
 unioned as (
 
-    select * from api_weight
-    union all
-    select * from export_weight
-    union all
-    select * from legacy_weight
+    {{ union_health_sources([
+        'stg_google_health__weight',
+        'stg_fitbit_export__weight',
+        'stg_fitbit__weight',
+    ], columns) }}
 
 ),
 
