@@ -13,7 +13,7 @@ from pipelines.notion import loaded_rows
 from pipelines.notion.client import HabitDataSource, discover, list_page_ids, notion_client, query_pages
 from pipelines.notion.cursors import DataSourceCursor, data_source_cursors
 from pipelines.notion.pages import TEXT_COLUMNS, flatten_page
-from pipelines.notion.settings import API_BASE_URL, LAG_SECONDS, NOTION_VERSION, RECONCILE
+from pipelines.notion.settings import API_BASE_URL, EPOCH, LAG_SECONDS, NOTION_VERSION, RECONCILE
 
 LOG = "[notion]"
 
@@ -113,7 +113,7 @@ def notion__habit_pages(
     for cursor in cursors:
         reconciled = False
         if cursor.reconcile_due(reconcile_every):
-            reconciled = yield from _reconcile(client, cursor.ds, loaded_now)
+            reconciled = yield from _reconcile(client, cursor, loaded_now)
         cursor.save(reconciled)
 
 
@@ -132,20 +132,26 @@ def _changed_pages(client, cursor: DataSourceCursor, loaded_now: set[str]) -> It
             yield row
 
 
-def _reconcile(client, ds: HabitDataSource, loaded_now: set[str]) -> Generator[dict, None, bool]:
+def _reconcile(client, cursor: DataSourceCursor, loaded_now: set[str]) -> Generator[dict, None, bool]:
     """Tombstones for pages raw holds as live that a complete id-only listing no longer has; True when complete.
+
+    The listing also heals the other direction: live pages that raw lacks (a cursor that got ahead of them,
+    e.g. one migrated from a loader whose query saw only trashed pages, or a page restored from the trash
+    without a new edit time) are read again from the start of the data source and loaded.
 
     Nothing is marked deleted unless the listing reached its end (has_more false) with no error and
     no result-cap warning, and raw could be read. A page loaded earlier in this run is left for the next
     reconcile, so one load never holds two versions of it.
     """
+    ds = cursor.ds
     listing = list_page_ids(client, ds)
     if listing.incomplete:
         print(f"{LOG} {ds.label}: reconcile incomplete ({listing.incomplete}): nothing marked deleted, "
               "it runs again next time")
         return False
     try:
-        gone = sorted(loaded_rows.live_page_ids(ds.data_source_id) - listing.ids - loaded_now)
+        live_in_raw = loaded_rows.live_page_ids(ds.data_source_id)
+        gone = sorted(live_in_raw - listing.ids - loaded_now)
         previous = loaded_rows.page_rows(gone)
     except loaded_rows.RawTablesUnreadable as exc:
         print(f"{LOG} {ds.label}: reconcile could not read raw ({exc}): nothing marked deleted")
@@ -154,5 +160,21 @@ def _reconcile(client, ds: HabitDataSource, loaded_now: set[str]) -> Generator[d
         row = previous.get(page_id) or {"page_id": page_id, "database_id": ds.database_id,
                                         "data_source_id": ds.data_source_id, "frequency": ds.frequency}
         yield {**row, "is_deleted": True}
+    missing = listing.ids - live_in_raw - loaded_now
+    if missing:
+        found = 0
+        for page in query_pages(client, ds, EPOCH):
+            if not (isinstance(page, dict) and page.get("id") in missing):
+                continue
+            try:
+                row = flatten_page(page, ds)
+            except Exception as exc:  # noqa: BLE001 - rejected as on its own read (same row id: no growth)
+                yield reject("notion", "habit_pages", f"{type(exc).__name__}: {exc}", page, key=page["id"],
+                             origin=ds.query_endpoint)
+                continue
+            cursor.is_new(row)
+            found += 1
+            yield row
+        print(f"{LOG} {ds.label}: reconcile: {len(missing)} live pages were missing from raw, {found} loaded")
     print(f"{LOG} {ds.label}: reconcile: {len(listing.ids)} live pages in Notion, {len(gone)} marked deleted")
     return True

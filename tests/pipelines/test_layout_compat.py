@@ -17,6 +17,7 @@ import pytest
 
 from pipelines.common.runner import run_source
 from pipelines.hubspot import hubspot_source
+from pipelines.notion import notion_source
 
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy" / "pipelines-fa85249.tar.gz"
 
@@ -45,10 +46,8 @@ def _data_rows(rows: dict[str, int], source: str) -> dict[str, int]:
     return {t: n for t, n in rows.items() if n and t != f"{source}__rejected"}
 
 
-# Notion is not in this list: the flat layout's query sent `in_trash: true`, which the sandbox now answers as the
-# real API reads it (only trashed pages), so the old code cannot write a realistic Notion warehouse here. Notion's
-# upgrade from the single cursor is tested in test_notion.py::test_state_of_the_single_cursor_loader_is_migrated.
 @pytest.mark.parametrize(("source", "build", "env_prefix"), [
+    ("notion", notion_source, "SOURCES__NOTION__"),
     ("hubspot", hubspot_source, "SOURCES__HUBSPOT__"),
 ])
 def test_new_layout_continues_where_the_flat_layout_stopped(source, build, env_prefix, sandbox_server, warehouse,
@@ -64,5 +63,16 @@ def test_new_layout_continues_where_the_flat_layout_stopped(source, build, env_p
 
     report = run_source(source, build)
 
+    if source == "notion":
+        # The flat layout's query sent `in_trash: true`, which the sandbox answers as the real API reads it: only
+        # trashed pages. So the old code loaded the trashed pages and moved its one cursor past every live page
+        # edited before them. The upgrade must not trust that cursor blindly: the first run's reconcile lists
+        # the live ids, finds the ones raw lacks, and loads them; after that the source converges to 0 rows.
+        live = {p.id for p in sandbox_server.sandbox.notion.ws.pages.values() if not p.in_trash}
+        in_raw = {i for (i,) in warehouse.query("select page_id from raw.notion__habit_pages where not is_deleted")}
+        assert in_raw == live
+        assert report.rows["notion__habit_pages"] >= len(live) - counts["notion__habit_pages"]
+        counts = {t: warehouse.count(f"raw.{t}") for t in counts}
+        report = run_source(source, build)
     assert _data_rows(report.rows, source) == {}, f"the new code reloaded what the old code had: {report.rows}"
     assert {t: warehouse.count(f"raw.{t}") for t in counts} == counts
