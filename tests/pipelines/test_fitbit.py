@@ -39,10 +39,15 @@ def load(full_refresh: bool = False):
 
 
 def snapshot(warehouse) -> dict[str, list[tuple]]:
-    """Every row of every raw table the pipeline owns, in a stable order."""
-    present = {t for (t,) in warehouse.query(
-        "select table_name from information_schema.tables where table_schema = 'raw'")}
-    return {t: warehouse.query(f"select * from raw.{t} order by all") for t in GOOGLE_HEALTH_TABLES if t in present}
+    """Every row of every raw table the pipeline owns, in a stable order, without dlt's load bookkeeping
+    (`_dlt_load_id` changes when a re-read window is replaced by the same rows)."""
+    columns: dict[str, list[str]] = {}
+    for table, column in warehouse.query(
+            "select table_name, column_name from information_schema.columns where table_schema = 'raw' "
+            "and column_name not like '\\_dlt\\_%' escape '\\' order by table_name, ordinal_position"):
+        columns.setdefault(table, []).append(column)
+    return {t: warehouse.query(f"select {', '.join(columns[t])} from raw.{t} order by all")
+            for t in GOOGLE_HEALTH_TABLES if t in columns}
 
 
 def counts(warehouse) -> dict[str, int]:
