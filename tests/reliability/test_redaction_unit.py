@@ -11,8 +11,18 @@ import pickle
 from collections import namedtuple
 from urllib.parse import quote
 
+import pytest
+
 from pipelines.common import redaction
 from pipelines.common.errors import one_line_error
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry(monkeypatch):
+    """The registry is per process: each unit test starts from an empty one, whatever ran before it in this worker
+    (past MAX_PAIR_VALUES registered secrets, basic-auth pairs of new values are no longer derived)."""
+    monkeypatch.setattr(redaction, "_registry", redaction._Registry())
+
 
 SECRET = "tok-unit-5f0c9a7e31b2\n"
 
