@@ -16,8 +16,9 @@ from tests.conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = REPO / "artifacts" / "screenshots"
-# page -> Plotly charts it draws with every source loaded
-PAGES = {"Overview": 0, "Habits": 3, "Health": 5, "Relationships": 1, "Pipeline": 1}
+# page -> Plotly charts it draws with every source loaded (Health: sleep, efficiency, steps, resting heart rate,
+# HRV, SpO2, weight)
+PAGES = {"Overview": 0, "Habits": 3, "Health": 7, "Relationships": 1, "Pipeline": 1}
 
 
 @pytest.fixture
