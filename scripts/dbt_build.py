@@ -160,7 +160,8 @@ def present_source_tables(common: list[str]) -> tuple[set[str], dict]:
         sys.stderr.write(result.stderr[-2000:])
         raise SystemExit(f"dbt_build: could not list the source tables on the target (exit {result.returncode})")
     present = set(json.loads(lines[-1][len(PRESENT_MARKER):]))
-    target_path = Path(option_value(common, "--target-path") or DBT_DIR / "target")
+    # dbt's own precedence: the flag, then DBT_TARGET_PATH, then the project's target folder
+    target_path = Path(option_value(common, "--target-path") or os.environ.get("DBT_TARGET_PATH") or DBT_DIR / "target")
     if not target_path.is_absolute():
         target_path = DBT_DIR / target_path
     manifest = json.loads((target_path / "manifest.json").read_text())

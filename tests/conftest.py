@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from sandbox.app import SandboxConfig
 from sandbox.life import LifeConfig
 from sandbox.server import SandboxServer
+from tests.dbt_cache import warm_dbt
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO / "dbt"
@@ -90,12 +93,32 @@ def notion_env(sandbox_server, monkeypatch) -> SandboxServer:
     return sandbox_server
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that `build(folder)` fills once per session, shared by every xdist worker: the first worker to
+    ask builds it under a lock while the others wait, then everyone reads the same files (DuckDB opens them
+    read-only from several processes). A build that raised leaves no marker, so the next caller retries."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # .../pytest-N/popen-gwK -> the session's folder, shared by the workers
+    folder, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                folder.mkdir(exist_ok=True)
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
 def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.CompletedProcess:
     """Real dbt CLI in a subprocess (so no DuckDB handle outlives the run), with our profiles.yml."""
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target", target]
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    with warm_dbt(cmd, {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}) as env:
+        result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return result

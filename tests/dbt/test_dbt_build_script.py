@@ -22,6 +22,7 @@ import pytest
 from pipelines.common.runner import run_source
 from scripts.dbt_build import plan, upstream_source_tables
 from tests.conftest import REPO, run_dbt
+from tests.dbt_cache import warm_dbt
 from tests.fixtures.fitbit import FITBIT_TEST_LIFE
 
 ABSENT = re.compile(r"^dbt_build: sources absent: ([a-z_, ]+) \(.+\)$", re.M)
@@ -98,7 +99,8 @@ def dbt_build_script(warehouse: Path, workdir: Path, *args: str) -> subprocess.C
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     cmd = [sys.executable, "-m", "scripts.dbt_build", "--target-path", str(workdir / "dbt"),
            "--log-path", str(workdir / "dbt" / "logs"), *args]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    with warm_dbt(cmd, env) as env:
+        return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
