@@ -140,7 +140,8 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
         except SearchError as e:
             return hubspot_error(400, "VALIDATION_ERROR", str(e))
         window = recs[after:min(after + limit, store.search_cap)]
-        last_page = after + limit >= len(recs)
+        # a page the cap cut short still says there is more (the next `after` is then refused with 400)
+        last_page = min(after + limit, store.search_cap) >= len(recs)
         # search index lag: an older copy of a record served next to its current version
         window = (store.take_stale_copies(obj_type, "first", body) if after == 0 else []) + window + (
             store.take_stale_copies(obj_type, "last", body) if last_page else [])
