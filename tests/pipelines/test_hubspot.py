@@ -175,7 +175,10 @@ def test_record_read_twice_in_one_run_keeps_its_newest_version(hubspot_env, ware
         store.stale_copy(object_type, record.id, position)
         store.edit(object_type, record.id, change)
     report = load()
-    assert report.rows["hubspot__contacts"] == len(portal.objects["contacts"]) + 1, "both versions were read"
+    # keyset paging (test_hubspot_paging.py): the last page's query starts past the stale copy's date, so a copy
+    # queued to close the last page matches no query and is not served; one opening the first page is
+    both_read = newer == "second"
+    assert report.rows["hubspot__contacts"] == len(portal.objects["contacts"]) + both_read, "both versions were read"
     assert warehouse.query(f"select jobtitle, updated_at from {CONTACTS} where id = ?", [contact.id]) == [
         ("Chief Gardener", iso_ms(contact.updated_at))]
     assert warehouse.query(f"select hs_call_title, updated_at from {ENGAGEMENTS} where id = ?", [call.id]) == [

@@ -68,15 +68,36 @@ def in_sort_order(store, object_type: str):
     return sorted(store.portal.records(object_type, archived=False), key=lambda r: (r.updated_at, int(r.id)))
 
 
+def _replica(server: SandboxServer) -> httpx.Client:
+    return httpx.Client(base_url=server.hubspot_base_url, timeout=10,
+                        headers={"Authorization": f"Bearer {server.sandbox.config.hubspot_token}"})
+
+
 def test_the_replica_refuses_after_at_the_configured_cap(small_cap_env):
     """The cap the other tests rely on is real: `after` 50 is a 400, as `after` 10,000 is on HubSpot."""
     body = {"sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "limit": PAGE}
-    with httpx.Client(base_url=small_cap_env.hubspot_base_url, timeout=10,
-                      headers={"Authorization": f"Bearer {small_cap_env.sandbox.config.hubspot_token}"}) as api:
+    with _replica(small_cap_env) as api:
         last = api.post("/crm/v3/objects/contacts/search", json={**body, "after": str(CAP - PAGE)})
         assert last.status_code == 200 and last.json()["paging"]["next"]["after"] == str(CAP)
         refused = api.post("/crm/v3/objects/contacts/search", json={**body, "after": str(CAP)})
         assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_the_replica_shifts_offsets_when_a_record_is_edited_between_two_pages(small_cap_env):
+    """The knob the pipeline test uses, over its admin route: an edit after page 1 moves every later record one
+    place back, so offset 10 now starts at what was the 12th record (HubSpot's `after` is such an offset)."""
+    store = small_cap_env.sandbox.hubspot
+    order = [r.id for r in in_sort_order(store, "calls")]
+    body = {"sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}], "limit": PAGE}
+    with _replica(small_cap_env) as api:
+        admin = httpx.post(f"{small_cap_env.url}/_sandbox/hubspot/calls/{order[0]}/edit_between_pages",
+                           json={"changes": {"hs_call_title": "moved"}, "after_pages": 1}, timeout=10)
+        assert admin.status_code == 200
+        first = api.post("/crm/v3/objects/calls/search", json=body).json()
+        assert [r["id"] for r in first["results"]] == order[:PAGE]
+        second = api.post("/crm/v3/objects/calls/search", json={**body, "after": first["paging"]["next"]["after"]})
+        assert [r["id"] for r in second.json()["results"]] == order[PAGE + 1:2 * PAGE + 1], "order[PAGE] is skipped"
+    assert store.get("calls", order[0]).properties["hs_call_title"] == "moved"
 
 
 def test_an_edit_while_paging_loses_nothing_and_the_newest_version_wins(small_cap_env, warehouse):
@@ -104,6 +125,8 @@ def test_an_edit_while_paging_loses_nothing_and_the_newest_version_wins(small_ca
     for table in (CONTACTS, ENGAGEMENTS):
         assert warehouse.scalar(f"select count(*) - count(distinct id) from {table}") == 0, table
     assert report.rows["hubspot__contacts"] == len(store.portal.objects["contacts"])
+    assert report.rows["hubspot__engagements"] == len(store.portal.engagements()) + 1, \
+        "both versions of the call were read: the merge's dedup_sort kept the newer"
     # the contact's edit lies past the first run's window: the next run loads exactly that
     assert warehouse.query(f"select jobtitle from {CONTACTS} where id = ?", [contact.id]) != [("Head of Paging",)]
     again = load()
