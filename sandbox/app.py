@@ -185,6 +185,15 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         obj_type, rid = _hubspot_record(type_name, record_id)
         return sandbox.hubspot.render(sandbox.hubspot.edit(obj_type, rid, changes), list(changes))
 
+    @app.post("/_sandbox/hubspot/{type_name}/{record_id}/edit_between_pages")
+    def hubspot_edit_between_pages(type_name: str, record_id: str, changes: dict = Body(..., embed=True),
+                                   after_pages: int = Body(1, embed=True)):
+        obj_type, rid = _hubspot_record(type_name, record_id)
+        if after_pages < 1:
+            raise HTTPException(422, "after_pages is at least 1")
+        sandbox.hubspot.edit_between_pages(obj_type, rid, changes, after_pages)
+        return {"type": obj_type, "id": rid, "after_pages": after_pages}
+
     @app.post("/_sandbox/hubspot/{type_name}/{record_id}/archive")
     def hubspot_archive(type_name: str, record_id: str):
         obj_type, rid = _hubspot_record(type_name, record_id)

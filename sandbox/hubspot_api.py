@@ -129,13 +129,19 @@ def build_router(store: HubSpotStore, traffic: Traffic, token: str) -> APIRouter
             if not 1 <= limit <= MAX_SEARCH_LIMIT:
                 raise SearchError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
             if after >= store.search_cap:
-                # the real API refuses to page past its 10,000-result window
+                # the real API answers 400 to any `after` at or past its 10,000-result window, whatever the limit:
+                # HubSpot's search guide ("Limitations"), HubSpot/hubspot-api-nodejs#132 (`after` 10,000 with
+                # limit 10 fails), airbytehq/airbyte#10700 (HTTP 400 past the 10K-th record)
                 raise SearchError(f"Search results are limited to {store.search_cap}; 'after' {after} is beyond it")
+            # `after` is an offset into the result set as it is now: sorted afresh on every request, so an edit
+            # between two pages (`store.edit_between_pages`) shifts the records after the edited one
+            store.begin_search(obj_type)
             recs = store.search(obj_type, body)
         except SearchError as e:
             return hubspot_error(400, "VALIDATION_ERROR", str(e))
         window = recs[after:min(after + limit, store.search_cap)]
-        last_page = after + limit >= len(recs)
+        # a page the cap cut short still says there is more (the next `after` is then refused with 400)
+        last_page = min(after + limit, store.search_cap) >= len(recs)
         # search index lag: an older copy of a record served next to its current version
         window = (store.take_stale_copies(obj_type, "first", body) if after == 0 else []) + window + (
             store.take_stale_copies(obj_type, "last", body) if last_page else [])

@@ -84,6 +84,9 @@ class HubSpotStore:
         # faults only HubSpot has (truncated bodies, slow answers are Traffic's): stale search copies, malformed records
         self._stale: dict[tuple[str, str], list[CrmRecord]] = {}
         self._corrupt: dict[tuple[str, str], dict] = {}
+        # search requests answered per object type, and edits due before the search with that ordinal
+        self._searches: dict[str, int] = {}
+        self._edits_due: dict[tuple[str, int], list[tuple[str, dict[str, str | None], datetime | None]]] = {}
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, obj_type: str, record_id: str) -> CrmRecord:
@@ -200,6 +203,15 @@ class HubSpotStore:
                 return False
         return True
 
+    def begin_search(self, obj_type: str) -> None:
+        """A search request of `obj_type` arrived (the router calls this before answering it): counts it and
+        applies the edits `edit_between_pages` scheduled before it."""
+        with self._lock:
+            answered = self._searches.get(obj_type, 0)
+            for record_id, changes, at in self._edits_due.pop((obj_type, answered), []):
+                self.edit(obj_type, record_id, changes, at)
+            self._searches[obj_type] = answered + 1
+
     def take_stale_copies(self, obj_type: str, position: str, body: dict) -> list[CrmRecord]:
         """The stale copies queued for the next search of `obj_type` at `position` that match its filters."""
         with self._lock:
@@ -246,6 +258,18 @@ class HubSpotStore:
         with self._lock:
             self.portal.objects[obj_type][rec.id] = rec
         return rec
+
+    def edit_between_pages(self, obj_type: str, record_id: str, changes: dict[str, str | None],
+                           after_pages: int = 1, at: datetime | None = None) -> None:
+        """Someone edits the record while a client pages: the edit lands right after the next `after_pages`
+        searches of `obj_type` were answered, before the one after them. Searches sort and offset the live data
+        on every request (as HubSpot's do), so the edited record leaves its place and every later record moves
+        one position back. `at` is the new modified date (default: the moment of the edit)."""
+        if after_pages < 1:
+            raise ValueError("after_pages is at least 1 (an edit before any page is a plain edit)")
+        with self._lock:
+            due = self._searches.get(obj_type, 0) + after_pages
+            self._edits_due.setdefault((obj_type, due), []).append((record_id, dict(changes), at))
 
     def stale_copy(self, obj_type: str, record_id: str, position: str = "first") -> None:
         """Search index lag: the record as it is now (call this before editing it) comes back once more in the

@@ -90,5 +90,4 @@ class SandboxServer:
             "SOURCES__FITBIT__END_DATE": self.sandbox.config.life.end.isoformat(),
             "SOURCES__HUBSPOT__API_BASE_URL": self.hubspot_base_url,
             "SOURCES__HUBSPOT__API_TOKEN": self.sandbox.config.hubspot_token,
-            "SOURCES__HUBSPOT__SEARCH_RESULT_CAP": str(self.sandbox.config.hubspot_search_cap),
         }

@@ -1,4 +1,4 @@
-"""HubSpot HTTP details: search windows past the result cap, archived listings in property chunks, v4 associations."""
+"""HubSpot HTTP details: keyset-paged searches (no offsets, no result cap), archived listings in property chunks, v4 associations."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import NoReturn
 from urllib.parse import quote, urlsplit
 
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
-from requests import HTTPError, PreparedRequest, Response
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONResponseCursorPaginator
+from requests import HTTPError, PreparedRequest, Request, Response
 from requests.exceptions import JSONDecodeError
 
 from pipelines.common.errors import SourceError
@@ -25,6 +25,7 @@ from pipelines.hubspot.settings import (
     ENGAGEMENT_TYPES,
     MAX_BATCH_INPUTS,
     MAX_PROPERTIES_QUERY_CHARS,
+    MAX_SEARCH_LIMIT,
 )
 
 log = logging.getLogger(__name__)
@@ -128,51 +129,12 @@ class SearchThrottle:
             self._next_at = now + self.interval
 
 
-class _CappedSearchPaginator(JSONResponseCursorPaginator):
-    """Search paging (`paging.next.after` into the body) that stops before asking past the result cap.
-
-    `after` is an opaque token (api reference 2.6): the cap is checked against the number of results seen, never
-    against the token's value.
-    """
-
-    def __init__(self, cap: int):
-        super().__init__(cursor_path="paging.next.after", cursor_body_path="after")
-        self.cap = cap
-        self.reached_cap = False
-        self.pages = 0
-        self.seen = 0
-
-    def update_state(self, response: Response, data=None) -> None:
-        super().update_state(response, data)
-        self.pages += 1
-        self.seen += len(data or [])
-        if self._next_reference is not None and self.seen >= self.cap:
-            self.reached_cap = True
-            self._next_reference = None
-
-
 def search_endpoint(object_type: str) -> str:
     return f"POST /crm/v3/objects/{object_type}/search"
 
 
 def archived_endpoint(object_type: str) -> str:
     return f"GET /crm/v3/objects/{object_type}?archived=true"
-
-
-def _search(client: RESTClient, object_type: str, body: dict, paginator: _CappedSearchPaginator) -> Iterator[dict]:
-    try:
-        for page in client.paginate(f"/crm/v3/objects/{object_type}/search", method="POST", json=body,
-                                    paginator=paginator, data_selector="results"):
-            yield from page
-    except HTTPError as exc:
-        if exc.response.status_code == 400 and paginator.pages > 0:
-            # paged past a cap lower than configured: treat it as the cap and re-anchor
-            log.warning("HubSpot refused to page past %s results of %s; re-anchoring", paginator.seen, object_type)
-            paginator.reached_cap = True
-            return
-        _raise_actionable(exc.response, f"the {object_type} search", search_endpoint(object_type))
-    except JSONDecodeError as exc:
-        _raise_not_json(exc, f"the {object_type} search", search_endpoint(object_type))
 
 
 def _epoch_ms(iso: str) -> int:
@@ -191,62 +153,125 @@ def modified_ms(record: dict, prop: str) -> int | None:
     return None
 
 
-def search_modified(client: RESTClient, object_type: str, properties: list[str], since: str, until: str,
-                    cap: int = 10_000, page_size: int = 200) -> Iterator[dict]:
-    """Live records modified in [since, until], oldest first, past any result cap.
+class KeysetSearchPaginator(BasePaginator):
+    """Pages a modified-date search by narrowing its filter, never with `after`.
 
-    Each query is bounded by the run's start. When a query reaches the cap, a new one starts at the
-    last modified date seen (re-reading that instant; the merge absorbs it). When the cap is full of one
-    single timestamp (a bulk update), that timestamp is pinned and paged by hs_object_id instead.
+    HubSpot's search `after` is an offset into the result set as it is at each request (api reference 2.2): a
+    record edited while we page leaves its place, every later record moves one back, and the next offset skips
+    one, for good once the cursor passes it; and no offset may reach the 10,000-result cap (400). So every page
+    is a query of its own, from the newest modified date the last page held (GTE: the records sharing that
+    instant come again, and the caller drops them by id and date). Search takes one sort only, so a full page of
+    one single instant (a bulk update) pins that instant and pages it by hs_object_id (GT the last id,
+    airbyte#44899); then the search goes on after it (GT). An edit while we page cannot shift anything: each
+    query starts at a value, not a position, and no query is ever paged past its first page.
+    """
+
+    def __init__(self, prop: str, lower_ms: int, upper_ms: int, limit: int, object_type: str):
+        super().__init__()
+        self.prop, self.upper, self.limit, self.object_type = prop, upper_ms, limit, object_type
+        self.lower, self.lower_op = lower_ms, "GTE"
+        self.pinned_after_id: int | None = None  # paging the instant `lower` by id, past this one
+        self.pages = 0
+
+    def body(self) -> dict:
+        """The filters and sort of the next query (`properties` is the caller's)."""
+        if self.pinned_after_id is None:
+            filters = [{"propertyName": self.prop, "operator": self.lower_op, "value": str(self.lower)},
+                       {"propertyName": self.prop, "operator": "LTE", "value": str(self.upper)}]
+            sort = self.prop
+        else:
+            filters = [{"propertyName": self.prop, "operator": "EQ", "value": str(self.lower)},
+                       {"propertyName": "hs_object_id", "operator": "GT", "value": str(self.pinned_after_id)}]
+            sort = "hs_object_id"
+        return {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+                "limit": self.limit}
+
+    def init_request(self, request: Request) -> None:
+        request.json = {**(request.json or {}), **self.body()}
+
+    def update_request(self, request: Request) -> None:
+        request.json = {**(request.json or {}), **self.body()}
+
+    def update_state(self, response: Response, data: list | None = None) -> None:
+        self.pages += 1
+        page = data or []
+        # more to read: a full page, or HubSpot says so (never an empty page: nothing to continue from)
+        more = bool(page) and (len(page) >= self.limit or _has_next_page(response))
+        if self.pinned_after_id is not None:
+            if not more:
+                self.pinned_after_id, self.lower_op = None, "GT"  # the instant is read: go on after it
+                return
+            ids = [int(r["id"]) for r in page if isinstance(r, dict) and str(r.get("id") or "").isdigit()]
+            if not ids or max(ids) <= self.pinned_after_id:
+                self._stuck(f"within one modified instant without a readable id past {self.pinned_after_id}")
+            self.pinned_after_id = max(ids)
+            return
+        if not more:
+            self._has_next_page = False
+            return
+        stamps = [m for r in page if isinstance(r, dict) and (m := modified_ms(r, self.prop)) is not None]
+        if not stamps:
+            self._stuck("without one readable modified date to continue from")
+        newest = max(stamps)
+        if newest < self.lower or (newest == self.lower and self.lower_op == "GT"):
+            self._stuck(f"with modified dates before the {self.lower} it was asked to start from")
+        if min(stamps) == newest:
+            # a full page of one instant: nothing lies between the lower bound and it, so page that instant by id
+            self.lower, self.pinned_after_id = newest, 0
+        else:
+            self.lower, self.lower_op = newest, "GTE"
+
+    def _stuck(self, why: str) -> NoReturn:
+        raise SourceError(f"HubSpot's {self.object_type} search served a full page {why} "
+                          f"({search_endpoint(self.object_type)})")
+
+
+def _has_next_page(response: Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    paging = body.get("paging") if isinstance(body, dict) else None
+    return isinstance(paging, dict) and bool(paging.get("next"))
+
+
+def _search_pages(client: RESTClient, object_type: str, properties: list[str],
+                  paginator: KeysetSearchPaginator) -> Iterator[list]:
+    try:
+        yield from client.paginate(f"/crm/v3/objects/{object_type}/search", method="POST",
+                                   json={"properties": properties}, paginator=paginator, data_selector="results")
+    except HTTPError as exc:
+        _raise_actionable(exc.response, f"the {object_type} search", search_endpoint(object_type))
+    except JSONDecodeError as exc:
+        _raise_not_json(exc, f"the {object_type} search", search_endpoint(object_type))
+
+
+def search_modified(client: RESTClient, object_type: str, properties: list[str], since: str, until: str,
+                    page_size: int = 200) -> Iterator[dict]:
+    """Live records modified in [since, until], oldest first, however many there are and whatever is edited
+    while we page (`KeysetSearchPaginator`). The upper bound is the run's start: a record edited during the run
+    is read by the next one. Records re-read at a page boundary are dropped here (same id, same modified date);
+    one id with two modified dates is two versions, both yielded (the merge's dedup_sort keeps the newest).
     Records are yielded as HubSpot sent them, malformed ones included (the caller rejects those).
+    The run log gets one line per object type: records and search requests.
     """
     prop = cursor_property(object_type)
-    lower_op, lower, upper = "GTE", _epoch_ms(since), _epoch_ms(until)
-    limit = max(1, min(page_size, cap))
-    while True:
-        body = {"filterGroups": [{"filters": [{"propertyName": prop, "operator": lower_op, "value": str(lower)},
-                                              {"propertyName": prop, "operator": "LTE", "value": str(upper)}]}],
-                "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
-                "properties": properties, "limit": limit}
-        paginator = _CappedSearchPaginator(cap)
-        last_ms = None
-        for record in _search(client, object_type, body, paginator):
-            record_ms = modified_ms(record, prop) if isinstance(record, dict) else None
-            last_ms = last_ms if record_ms is None else record_ms
+    paginator = KeysetSearchPaginator(prop, _epoch_ms(since), _epoch_ms(until),
+                                      max(1, min(page_size, MAX_SEARCH_LIMIT)), object_type)
+    served: set[tuple[str, int | None]] = set()
+    count = 0
+    for page in _search_pages(client, object_type, properties, paginator):
+        for record in page:
+            if isinstance(record, dict):
+                key = (str(record.get("id")), modified_ms(record, prop))
+                if key in served:
+                    continue
+                served.add(key)
+            count += 1
             yield record
-        if not paginator.reached_cap:
-            return
-        if last_ms is None:
-            raise SourceError(f"HubSpot's {object_type} search reached its {cap}-result cap without one readable "
-                              f"modified date to continue from ({search_endpoint(object_type)})")
-        if last_ms == lower:
-            yield from _search_one_instant(client, object_type, properties, prop, lower, cap, limit)
-            lower_op = "GT"
-        else:
-            lower_op, lower = "GTE", last_ms
-
-
-def _search_one_instant(client: RESTClient, object_type: str, properties: list[str], prop: str, instant: int,
-                        cap: int, limit: int) -> Iterator[dict]:
-    """Every record modified at exactly `instant`, paged by hs_object_id (airbyte#44899)."""
-    after_id = 0
-    while True:
-        body = {"filterGroups": [{"filters": [{"propertyName": prop, "operator": "EQ", "value": str(instant)},
-                                              {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)}]}],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": properties, "limit": limit}
-        paginator = _CappedSearchPaginator(cap)
-        last_id = None
-        for record in _search(client, object_type, body, paginator):
-            if isinstance(record, dict) and str(record.get("id") or "").isdigit():
-                last_id = int(record["id"])
-            yield record
-        if not paginator.reached_cap:
-            return
-        if last_id is None or last_id <= after_id:
-            raise SourceError(f"HubSpot's {object_type} search reached its {cap}-result cap within one modified "
-                              f"instant without a readable id to continue from ({search_endpoint(object_type)})")
-        after_id = last_id
+        # only records at or after the next query's lower bound can come again
+        served = {k for k in served if k[1] is None or k[1] >= paginator.lower}
+    log.info("HubSpot %s search: %s records in %s requests", object_type, count, paginator.pages)
 
 
 def _property_chunks(properties: list[str], always: list[str], max_chars: int) -> list[list[str]]:

@@ -3,8 +3,9 @@
 API_BASE_URL = "https://api.hubapi.com"
 # HubSpot's search index lags writes by a few seconds: re-read this much below the cursor
 LAG_SECONDS = 300
-SEARCH_RESULT_CAP = 10_000
+# search `limit` at most 200 (api reference 2.2); every page is a query of its own (client.KeysetSearchPaginator)
 SEARCH_PAGE_SIZE = 200
+MAX_SEARCH_LIMIT = 200
 # HubSpot's CRM search allows about 4 requests a second per account (api reference 2.4): paced on our side
 SEARCH_REQUESTS_PER_SECOND = 4.0
 EPOCH = "1970-01-01T00:00:00.000Z"

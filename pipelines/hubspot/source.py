@@ -32,7 +32,6 @@ from pipelines.hubspot.settings import (
     OBJECT_TABLES,
     SEARCH_PAGE_SIZE,
     SEARCH_REQUESTS_PER_SECOND,
-    SEARCH_RESULT_CAP,
 )
 
 # updated_at's dedup_sort: a record read twice in one run (edited while we paged, or a lagging search index)
@@ -49,7 +48,6 @@ def hubspot_source(
     api_base_url: str = API_BASE_URL,
     properties: dict[str, list[str]] | None = None,
     lag_seconds: int = LAG_SECONDS,
-    search_result_cap: int = SEARCH_RESULT_CAP,
     search_page_size: int = SEARCH_PAGE_SIZE,
     search_requests_per_second: float = SEARCH_REQUESTS_PER_SECOND,
 ):
@@ -59,7 +57,7 @@ def hubspot_source(
     pacing off).
     """
     client = pace_searches(hubspot_client(api_base_url, api_token), SearchThrottle(search_requests_per_second))
-    search = {"cap": search_result_cap, "page_size": search_page_size}
+    search = {"page_size": search_page_size}
     return [crm_resource(table, client, {t: properties_for(t, properties) for t in object_types}, search, lag_seconds)
             for table, object_types in OBJECT_TABLES.items()]
 
@@ -114,7 +112,7 @@ def _changed(client: RESTClient, table: str, properties: dict[str, list[str]], s
     until = iso_ms(datetime.now(UTC))
     newest = since
     for object_type, props in properties.items():
-        records = search_modified(client, object_type, props, since, until, search["cap"], search["page_size"])
+        records = search_modified(client, object_type, props, since, until, search["page_size"])
         for origin, source in ((search_endpoint(object_type), records),
                                (archived_endpoint(object_type), list_archived(client, object_type, props))):
             for record in source:
