@@ -109,7 +109,8 @@ def runs_timeline(runs: pd.DataFrame) -> go.Figure:
     df = runs.assign(rows=runs["total_rows"].fillna(0), size=(runs["total_rows"].fillna(0) + 1) ** 0.25 * 4)
     fig = px.scatter(df, x="started_at", y="duration_s", color="status", symbol="source", size="size",
                      hover_data={"source": True, "mode": True, "rows": ":,", "size": False},
-                     color_discrete_map={"success": "#2e9e5b", "failed": "#c0392b"},
+                     color_discrete_map={"success": "#2e9e5b", "failed": "#c0392b", "crashed": "#7d3c98",
+                                         "running": "#d4a017"},
                      labels={"started_at": "started (UTC)", "duration_s": "seconds"})
     fig.update_layout(title=title, **{**_LAYOUT, "hovermode": "closest"})
     return fig

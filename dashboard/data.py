@@ -43,6 +43,43 @@ def _recent_runs(key: str, limit: int) -> pd.DataFrame:
     return query(f"select * from {table('fct_pipeline_runs')} order by started_at desc limit {int(limit)}")
 
 
+def run_status_counts() -> dict[str, int]:
+    """Runs per ledger status (success, failed, crashed, running) over every run in fct_pipeline_runs."""
+    return dict(_run_status_counts(warehouse_key()))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _run_status_counts(key: str) -> list[tuple[str, int]]:
+    df = query(f"select status, count(*) as runs from {table('fct_pipeline_runs')} group by status")
+    return [(str(s), int(n)) for s, n in zip(df["status"], df["runs"], strict=True)]
+
+
+def rejected_summary() -> pd.DataFrame:
+    """Rejected records per source, entity and reason (from the rejected_records mart: no payload there)."""
+    return _rejected_summary(warehouse_key()).copy()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _rejected_summary(key: str) -> pd.DataFrame:
+    return query(f"""
+        select source_name, entity, reason, count(*) as records, max(loaded_at) as last_loaded_at
+        from {table('rejected_records')}
+        group by source_name, entity, reason
+        order by records desc, source_name, entity, reason
+    """)
+
+
+def latest_rejected(limit: int) -> pd.DataFrame:
+    """The most recently loaded rejected records, newest first, without their payload."""
+    return _latest_rejected(warehouse_key(), limit).copy()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _latest_rejected(key: str, limit: int) -> pd.DataFrame:
+    return query(f"select loaded_at, source_name, entity, record_key, reason, origin from {table('rejected_records')} "
+                 f"order by loaded_at desc, source_name, entity, record_key limit {int(limit)}")
+
+
 def habit_logs() -> pd.DataFrame:
     return _habit_logs(warehouse_key()).copy()
 

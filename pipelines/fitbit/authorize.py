@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 import dlt
 import requests
 
+from pipelines.common import redaction
 from pipelines.common.errors import SourceError
 from pipelines.common.settings import REPO_ROOT
 from pipelines.fitbit.settings import (
@@ -94,6 +95,9 @@ def load_settings(args: argparse.Namespace) -> Settings:
             from_file["redirect_uri"] = from_file["redirect_uris"][0]
     client_id = from_file.get("client_id") or dlt.secrets.get("sources.fitbit.client_id")
     client_secret = from_file.get("client_secret") or dlt.secrets.get("sources.fitbit.client_secret")
+    # a --client-secrets file is no dlt provider: its secret is registered here, the store's tokens by the store
+    redaction.register_secret(client_secret, "--client-secrets client_secret" if from_file.get("client_secret")
+                              else "sources.fitbit.client_secret")
     missing = [k for k, v in (("client_id", client_id), ("client_secret", client_secret)) if not v]
     if missing:
         raise SourceError(f"missing {', '.join(missing)} of the Google OAuth client: pass --client-secrets "

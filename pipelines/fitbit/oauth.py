@@ -22,6 +22,7 @@ from google.auth import exceptions as gauth_exceptions
 from google.auth.transport.requests import Request
 from google.oauth2.credentials import Credentials
 
+from pipelines.common import redaction
 from pipelines.common.errors import SourceError
 from pipelines.fitbit.settings import AUTHORIZE_COMMAND, EXPORT_COMMAND
 from pipelines.fitbit.tokens import TokenSet, TokenStore
@@ -92,6 +93,7 @@ def token_refresher(client_id: str, client_secret: str, token_uri: str, store: T
                     store_location: str | None, timeout: float = TIMEOUT_SECONDS) -> Callable[[str], TokenSet]:
     """The refresh that `fresh_tokens` runs under the store's lock: google.oauth2 Credentials against
     `token_uri`; the same refresh token is kept (Google does not rotate it), the new access token cached."""
+    redaction.register_secret(client_secret, "sources.fitbit.client_secret")  # it goes into every refresh request
 
     def refresh(refresh_token: str) -> TokenSet:
         current = store.read()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pipelines.common import redaction
 from pipelines.common.errors import SourceError
 
 
@@ -37,6 +38,16 @@ class TokenSet:
 
     def __repr__(self) -> str:  # tokens never reach logs or tracebacks
         return f"TokenSet(user_id={self.user_id!r}, expires_at={self.expires_at:.0f}, tokens=***)"
+
+
+def registered(tokens: TokenSet | None, store: TokenStore) -> TokenSet | None:
+    """`tokens`, each handed to the one redaction point (pipelines.common.redaction) first: every store calls this
+    on what it reads and what it writes, so a token is masked wherever it shows up next (an error message, a log
+    line, the ledger), in any escaped form, even when it never came from dlt's configuration."""
+    if tokens is not None:
+        redaction.register_secret(tokens.access_token, f"{store!r} access_token")
+        redaction.register_secret(tokens.refresh_token, f"{store!r} refresh_token")
+    return tokens
 
 
 class TokenStoreBusy(SourceError):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from pipelines.fitbit.tokens.base import TokenSet, TokenStore, TokenStoreBusy
+from pipelines.fitbit.tokens.base import TokenSet, TokenStore, TokenStoreBusy, registered
 
 
 class LocalFileTokenStore(TokenStore):
@@ -26,11 +26,12 @@ class LocalFileTokenStore(TokenStore):
 
     def read(self) -> TokenSet | None:
         try:
-            return TokenSet(**json.loads(self.path.read_text()))
+            return registered(TokenSet(**json.loads(self.path.read_text())), self)
         except FileNotFoundError:
             return None
 
     def write(self, tokens: TokenSet) -> None:
+        registered(tokens, self)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:

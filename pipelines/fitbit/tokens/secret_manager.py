@@ -33,6 +33,7 @@ from google.api_core import exceptions as gexc
 from pipelines.common import secret_manager
 from pipelines.common.errors import SourceError
 from pipelines.fitbit.tokens import TokenSet, TokenStore, TokenStoreBusy
+from pipelines.fitbit.tokens.base import registered
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,14 @@ class SecretManagerTokenStore(TokenStore):
             if google_crc32c.value(data) != response.payload.data_crc32c:
                 raise SourceError(f"{response.name}: the payload failed its CRC32C check (corrupted in transit)")
         try:
-            return TokenSet(**json.loads(data))
+            return registered(TokenSet(**json.loads(data)), self)
         except (ValueError, TypeError):
             raise SourceError(f"{response.name} does not hold a token pair written by this store") from None
 
     def write(self, tokens: TokenSet) -> None:
         import google_crc32c
 
+        registered(tokens, self)
         data = json.dumps(asdict(tokens)).encode()
         try:
             added = self._call(self.client.add_secret_version,

@@ -14,18 +14,23 @@ checked as (
 
 ranked as (
 
+    -- a running or crashed run has no finished_at: it is placed by its start
     select
         source_name,
         run_id,
         status,
         run_mode,
+        started_at,
         finished_at,
         total_rows,
         rows_per_table,
         api_requests,
         error_summary,
-        row_number() over (partition by source_name order by finished_at desc) as run_rank,
-        row_number() over (partition by source_name, status order by finished_at desc) as status_rank
+        coalesce(finished_at, started_at) as run_at,
+        row_number() over (partition by source_name order by coalesce(finished_at, started_at) desc) as run_rank,
+        row_number() over (
+            partition by source_name, status order by coalesce(finished_at, started_at) desc
+        ) as status_rank
     from runs
 
 ),
@@ -55,10 +60,11 @@ failures_since_success as (
     left join latest_successes
         on ranked.source_name = latest_successes.source_name
     where
-        ranked.status = 'failed'
+        -- a crashed run (killed, found dead by the next run) failed too; a running one has no outcome yet
+        ranked.status in ('failed', 'crashed')
         and (
             latest_successes.finished_at is null
-            or ranked.finished_at > latest_successes.finished_at
+            or ranked.run_at > latest_successes.finished_at
         )
     group by ranked.source_name
 
@@ -70,6 +76,7 @@ ages as (
         latest_runs.source_name,
         latest_runs.run_id as last_run_id,
         latest_runs.status as last_run_status,
+        latest_runs.started_at as last_run_started_at,
         latest_runs.finished_at as last_run_finished_at,
         latest_runs.error_summary as last_run_error,
         latest_successes.run_id as last_success_run_id,
@@ -110,6 +117,7 @@ final as (
         last_success_mode,
         last_success_run_id,
         last_run_status,
+        last_run_started_at,
         last_run_finished_at,
         last_run_error,
         last_run_id,
