@@ -128,4 +128,5 @@ from tests.fixtures.bigquery import *  # noqa: E402,F401,F403
 from tests.fixtures.fitbit import *  # noqa: E402,F401,F403
 from tests.fixtures.google_health import *  # noqa: E402,F401,F403
 from tests.fixtures.hubspot import *  # noqa: E402,F401,F403
+from tests.fixtures.ops_warehouse import ops_warehouse_built  # noqa: E402,F401
 from tests.fixtures.postgres import *  # noqa: E402,F401,F403

@@ -10,26 +10,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from sandbox.app import SandboxConfig
-from sandbox.server import SandboxServer
-from tests.conftest import REPO, run_dbt
-from tests.fixtures.ops_warehouse import OPS_LIFE, OPS_MODELS, load_with_rejections, source_env
+from tests.conftest import REPO
 
 APP = str(REPO / "dashboard" / "app.py")
 
 
-@pytest.fixture(scope="module")
-def ops_warehouse(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dash_ops")
-    path = tmp / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp, SandboxServer(SandboxConfig(life=OPS_LIFE)) as server:
-        mp.setenv("WAREHOUSE_PATH", str(path))
-        mp.setenv("PIPELINES_DIR", str(tmp / "dlt_pipelines"))
-        mp.setenv("PIPELINE_DESTINATION", "duckdb")
-        source_env(mp, server, ("notion", "hubspot"))
-        planted = load_with_rejections(server)
-        run_dbt("build", "--select", *OPS_MODELS)
-    return path, planted
+@pytest.fixture
+def ops_warehouse(ops_warehouse_built):
+    """The session's ops warehouse (tests/fixtures/ops_warehouse.py): its path and what was planted."""
+    return ops_warehouse_built["path"], ops_warehouse_built["planted"]
 
 
 def pipeline_page(path, monkeypatch) -> AppTest:

@@ -5,9 +5,7 @@ ledger; the raw tables' unique-key tests, which catch a duplicated merge key. Du
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from pathlib import Path
 
 import duckdb
 import psycopg2
@@ -16,42 +14,17 @@ import pytest
 from sandbox.app import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.conftest import Warehouse, run_dbt
-from tests.fixtures.ops_warehouse import OPS_LIFE, OPS_MODELS, Planted, load_with_rejections, source_env
+from tests.fixtures.ops_warehouse import OPS_LIFE, OPS_MODELS, SOURCE_TESTS, Planted, load_with_rejections, source_env
 
 MART_COLUMNS = ["rejected_id", "source_name", "entity", "record_key", "load_id", "reason", "origin", "loaded_at"]
-# the raw tables' own tests (every source test of the loaded sources and of the optional tables)
-SOURCE_TESTS = ["source:notion", "source:hubspot", "source:ops", "source:google_health.fitbit__rejected",
-                "source:fitbit_export.fitbit_export__rejected"]
-
-
 def mart_rows(query) -> set[tuple]:
     return set(query("select source_name, entity, record_key, origin from marts.rejected_records"))
 
 
-@pytest.fixture(scope="module")
-def ops_duckdb(tmp_path_factory):
-    """A build on the empty warehouse first (no ledger, no rejected table), then Notion and HubSpot loads with
-    planted bad records, a crashed and a running run, and the ops models and raw tests built again."""
-    tmp = tmp_path_factory.mktemp("ops")
-    path = tmp / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp, SandboxServer(SandboxConfig(life=OPS_LIFE)) as server:
-        mp.setenv("WAREHOUSE_PATH", str(path))
-        mp.setenv("PIPELINES_DIR", str(tmp / "dlt_pipelines"))
-        mp.setenv("PIPELINE_DESTINATION", "duckdb")
-        source_env(mp, server, ("notion", "hubspot"))
-        wh = Warehouse(path)
-        run_dbt("build", "--select", "stg_ops__rejected_records", "rejected_records")
-        empty = {"rows": wh.count("marts.rejected_records"),
-                 "columns": [r[0] for r in wh.query("select column_name from information_schema.columns where "
-                                                   "table_schema = 'marts' and table_name = 'rejected_records' "
-                                                   "order by ordinal_position")]}
-        planted = load_with_rejections(server)
-        run_dbt("build", "--select", *OPS_MODELS, *SOURCE_TESTS)
-        # the raw tests exactly as dbt compiled and ran them (they all passed), kept to re-run on a damaged copy
-        results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())["results"]
-        source_tests = {r["unique_id"].split(".")[2]: r["compiled_code"] for r in results
-                        if r["unique_id"].startswith("test.personal_data.source_")}
-        yield {"wh": wh, "empty": empty, "planted": planted, "path": path, "source_tests": source_tests}
+@pytest.fixture
+def ops_duckdb(ops_warehouse_built):
+    """The session's ops warehouse (tests/fixtures/ops_warehouse.py), with a reader."""
+    return {**ops_warehouse_built, "wh": Warehouse(ops_warehouse_built["path"])}
 
 
 def test_rejected_records_build_empty_when_no_source_rejected_anything(ops_duckdb):
