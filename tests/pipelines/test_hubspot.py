@@ -85,7 +85,6 @@ def test_small_cap_with_a_bulk_update_larger_than_the_cap_loads_everything_once(
     cap = 50
     store = hubspot_env.sandbox.hubspot
     store.search_cap = cap
-    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_RESULT_CAP", str(cap))
     portal = store.portal
     stamp = portal.bulk_stamps["contacts"]
     assert sum(c.updated_at == stamp and not c.archived for c in portal.records("contacts")) > cap
@@ -231,7 +230,6 @@ def test_opaque_cursors_on_search_and_archived_lists_load_everything_once(hubspo
     cap = 200
     store = hubspot_env.sandbox.hubspot
     store.opaque_search_cursors, store.search_cap = True, cap
-    monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_RESULT_CAP", str(cap))
     monkeypatch.setenv("SOURCES__HUBSPOT__SEARCH_PAGE_SIZE", "100")
     portal = store.portal
     for contact in portal.records("contacts", archived=False)[:130]:  # more archived contacts than one list page
