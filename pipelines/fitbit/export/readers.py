@@ -688,7 +688,7 @@ def _exercise_json(data: bytes, f: ExportFile, ctx: ReadContext):
 def _total(row: dict, name: str) -> float | None:
     """A UserExercises total: the tracker's, else the manually logged one (0 in both: none)."""
     tracked = _float(row.get(f"tracker_total_{name}"))
-    return tracked if tracked else _float(row.get(f"manually_logged_total_{name}"))
+    return tracked if tracked else (_float(row.get(f"manually_logged_total_{name}")) or None)
 
 
 def _exercise_csv(data: bytes, f: ExportFile, ctx: ReadContext):
