@@ -36,7 +36,7 @@ matched as (
     from scores
     inner join sessions
         on
-            sessions.log_id = scores.sleep_log_id
+            scores.sleep_log_id = sessions.log_id
             or (
                 sessions.log_id is null
                 and abs({{ dbt.datediff('scores.scored_at_utc', 'sessions.end_at_utc', 'minute') }}) <= 60

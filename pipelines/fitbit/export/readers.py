@@ -624,8 +624,10 @@ def _active_json(data: bytes, f: ExportFile, ctx: ReadContext):
         minutes = _float(r.get("value"))
         if minutes is None or not 0 <= minutes <= 1440:
             yield Reject("active minutes absent or outside 0-1440", r, day.isoformat(), f.source_file)
-        elif day > today:
-            yield None  # real files are padded with future days (e.g. 12/31/99 with 1440 sedentary): not data
+        elif day > today or (f.day is not None and day < f.day):
+            # real files are padded with placeholder days (`12/31/99` with 1440 sedentary minutes, i.e. 1999, or
+            # days past the export date): a day outside the file's span is not data
+            yield None
         else:
             yield {"activity_date": day, "level": level, "minutes": int(round(minutes)), "start_at_utc": None,
                    "start_at_local": None, "utc_offset_minutes": None}
