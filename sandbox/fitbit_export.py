@@ -237,20 +237,38 @@ class _Writer:
                   ["sleep_log_entry_id", "timestamp", "overall_score", "composition_score", "revitalization_score",
                    "duration_score", "deep_sleep_in_minutes", "resting_heart_rate", "restlessness"], rows)
 
-    def _minute_calories(self) -> list[tuple[datetime, float]]:
-        """(UTC minute, kcal) of every worn minute, in time order."""
-        out = []
+    def _minutes(self, what: str) -> pa.Table:
+        """Worn minutes as columns (never a tuple per minute): `ts` (UTC), `local_month` (the local day's month),
+        and for "calories" `kcal`, for "levels" `level` (active minutes only)."""
+        tables = []
         for d, day in sorted(self.activity.days.items()):
-            midnight = datetime.combine(d, datetime.min.time())
-            out.extend((self._utc(midnight + timedelta(minutes=m)), float(v)) for m, v in enumerate(day.calories))
-        return out
+            if what == "calories":
+                minutes, extra = np.arange(1440), {"kcal": day.calories}
+            else:
+                minutes = np.array(sorted(day.minute_levels), dtype=np.int64)
+                extra = {"level": pa.array([day.minute_levels[int(m)] for m in minutes], pa.string())}
+            utc = self._day_utc_seconds(d, minutes * 60) * 1_000_000
+            tables.append(pa.table({"ts": pa.array(utc, pa.int64()).view(pa.timestamp("us")),
+                                    "local_month": pa.array([d.replace(day=1)] * len(minutes), pa.date32()),
+                                    **extra}))
+        return pa.concat_tables(tables) if tables else pa.table({"ts": pa.array([], pa.timestamp("us"))})
 
-    def _active_minute_rows(self) -> list[tuple[datetime, str]]:
-        out = []
-        for d, day in sorted(self.activity.days.items()):
-            midnight = datetime.combine(d, datetime.min.time())
-            out.extend((self._utc(midnight + timedelta(minutes=m)), lv) for m, lv in sorted(day.minute_levels.items()))
-        return out
+    def _copy(self, table: pa.Table, folder: str, kind: str, name_of, month_sql: str, select_sql: str,
+              fmt: str) -> None:
+        """One file per month (`month_sql` over the table), written by DuckDB from the Arrow columns."""
+        if not table.num_rows:
+            return
+        con = duckdb.connect()
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            con.register("minutes", table)
+            for (month,) in con.execute(f"select distinct {month_sql} from minutes order by 1").fetchall():
+                target = self._path(folder, name_of(month), kind)
+                options = "format json, array true" if fmt == "json" else "format csv, header true"
+                con.execute(f"copy (select {select_sql} from minutes where {month_sql} = ? order by ts) "
+                            f"to '{target}' ({options})", [month])
+        finally:
+            con.close()
 
     def unread_kinds(self) -> None:
         """A few kinds every real export has and the import does not read (reported as ignored)."""
@@ -304,9 +322,9 @@ class _Writer:
     def _activity_json(self) -> None:
         act = self.activity
         # calories: a file per local month of per-minute values (strings), UTC stamps like steps
-        for month, minutes in groupby(self._minute_calories(), key=lambda r: self._local_month(r[0])):
-            self._json(JSON_FOLDER, f"calories-{month.isoformat()}.json", "calories",
-                       [{"dateTime": at.strftime(EXPORT_TS), "value": f"{kcal:.2f}"} for at, kcal in minutes])
+        self._copy(self._minutes("calories"), JSON_FOLDER, "calories", lambda m: f"calories-{m.isoformat()}.json",
+                   "local_month", f"""strftime(ts, '{EXPORT_TS}') as "dateTime", printf('%.2f', kcal) as "value" """,
+                   "json")
         # daily minutes per level: a file per level and local month; the last month padded with future days
         months = sorted({d.replace(day=1) for d in act.days})
         for i, month in enumerate(months):
@@ -336,10 +354,6 @@ class _Writer:
             logs.append(log)
         for i in range(0, max(len(logs), 1), 100):
             self._json(JSON_FOLDER, f"exercise-{i}.json", "exercise", logs[i:i + 100])
-
-    def _local_month(self, at_utc: datetime) -> date:
-        local = at_utc.replace(tzinfo=UTC).astimezone(self.zone)
-        return local.date().replace(day=1)
 
     def _heart_rate_json(self) -> None:
         """One heart_rate-YYYY-MM-DD.json per worn local day, UTC stamps, written by DuckDB (~7.5 M a year)."""
@@ -389,14 +403,15 @@ class _Writer:
             self._heart_rate_csv()
 
     def _activity_csv(self) -> None:
-        for month, rows in groupby(self._minute_calories(), key=lambda r: r[0].date().replace(day=1)):
-            self._csv(ACTIVITY_FOLDER, f"calories_{month.isoformat()}.csv", "calories",
-                      ["timestamp", "calories", "data source"], [[at.strftime(CSV_TS), f"{v:.2f}", DEVICE] for at, v in rows])
-        for month, rows in groupby(self._active_minute_rows(), key=lambda r: r[0].date().replace(day=1)):
-            self._csv(ACTIVITY_FOLDER, f"active_minutes_{month.isoformat()}.csv", "active_minutes",
-                      ["timestamp", "light", "moderate", "very", "data source"],
-                      [[at.strftime(CSV_TS), int(lv == "light"), int(lv == "moderate"), int(lv == "very"), DEVICE]
-                       for at, lv in rows])
+        utc_month = "date_trunc('month', ts)::date"
+        self._copy(self._minutes("calories"), ACTIVITY_FOLDER, "calories", lambda m: f"calories_{m.isoformat()}.csv",
+                   utc_month, f"""strftime(ts, '{CSV_TS}') as "timestamp", printf('%.2f', kcal) as calories,
+                                  '{DEVICE}' as "data source" """, "csv")
+        self._copy(self._minutes("levels"), ACTIVITY_FOLDER, "active_minutes",
+                   lambda m: f"active_minutes_{m.isoformat()}.csv", utc_month,
+                   f"""strftime(ts, '{CSV_TS}') as "timestamp", (level = 'light')::int as light,
+                       (level = 'moderate')::int as moderate, (level = 'very')::int as very,
+                       '{DEVICE}' as "data source" """, "csv")
         rows = []
         for e in self.activity.exercises:
             rows.append([e.log_id, self._utc(e.start_local).strftime(SLEEP_TS), self._utc(e.end_local).strftime(SLEEP_TS),

@@ -310,7 +310,8 @@ def twins(files: list[ExportFile], utc_offsets: dict[date, int] | None = None) -
     - heart rate (one file per day in both layouts; a JSON file is bounded by the *local* day, a CSV file by
       the UTC day): the JSON day is skipped when the CSV files of every UTC day its local day touches exist;
     - the other kinds come in chunks named by their first day: a CSV file without a date covers all history,
-      otherwise a JSON chunk is skipped when its first day lies within the CSV files' first and last day.
+      otherwise a JSON chunk is skipped when its first day lies within the CSV files' first and last day;
+    - exercise-N.json files carry no date (numbered by offset): any UserExercises CSV file covers them.
     `utc_offsets` maps a local day to its offset at midnight (minutes); default 0.
     """
     csv = [f for f in files if f.layout == "csv"]
