@@ -235,8 +235,8 @@ class ExportRun:
         return rows
 
     def log_plan(self) -> None:
-        print(f"{LOG} time zone: {self.timezone.value} (from {self.timezone.source}); JSON heart-rate and steps "
-              f"stamps read as {self.context.json_intraday_stamps.upper()}", file=sys.stderr)
+        print(f"{LOG} time zone: {self.timezone.value} (from {self.timezone.source}); JSON heart-rate, steps, calories and "
+              f"exercise-start stamps read as {self.context.json_intraday_stamps.upper()}", file=sys.stderr)
         print(f"{LOG} weight unit: {self.weight_unit.value or 'told per weigh-in from its BMI'} "
               f"(from {self.weight_unit.source})", file=sys.stderr)
 
