@@ -10,8 +10,19 @@ tests/fixtures/takeout/ (which win when the two disagree):
   (`timestamp,beats per minute,data source`, stamps with Z), monthly `steps_YYYY-MM-DD.csv`, `weight.csv` in
   grams, `daily_resting_heart_rate.csv`, `Health Fitness Data_GoogleData/UserSleeps_*.csv` and
   `UserSleepStages_*.csv` (UTC times with explicit offsets).
-- Both: `Your Profile/Profile.csv` (time zone, weight unit, height), nightly HRV and SpO2 CSV files, and a few
-  kinds the import does not read (calories, distance, paired devices).
+- Both: `Your Profile/Profile.csv` (time zone, weight unit, height), nightly HRV and SpO2 CSV files,
+  `Sleep Score/sleep_score.csv` (main sleeps, keyed by the JSON logId, stamped with the wake-up instant), and a
+  few kinds the import does not read (distance, paired devices).
+- Energy and activity (sandbox/fitbit_activity.py is their ground truth): JSON `calories-YYYY-MM-DD.json` (a
+  month of per-minute kcal as strings, UTC stamps like steps), `very_active_minutes-`, `moderately_active_minutes-`,
+  `lightly_active_minutes-`, `sedentary_minutes-YYYY-MM-DD.json` (a month of daily values as strings, local dates;
+  the last file padded with future days of 1,440 sedentary minutes, as real files are) and `exercise-0.json`,
+  `exercise-100.json`, ... (100 activity logs each: Web API log fields, `startTime` `MM/DD/YY HH:MM:SS` in UTC,
+  `distance` in km with `distanceUnit`); CSV `calories_YYYY-MM-DD.csv` (`timestamp,calories,data source`),
+  `active_minutes_YYYY-MM-DD.csv` (`timestamp,light,moderate,very,data source`, one row per active minute) and
+  `Health Fitness Data_GoogleData/UserExercises_1.csv` (`exercise_id,exercise_start,exercise_end,utc_offset,
+  activity_name,log_type,tracker_total_calories,tracker_total_steps,tracker_total_distance_mm,
+  tracker_avg_heart_rate,...`).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from sandbox.fitbit_activity import ACTIVITY_TYPE_IDS, FitbitActivity
 from sandbox.fitbit_data import HEIGHT_M, FitbitHealth
 
 EXPORT_FOLDER = Path("Takeout") / "Fitbit" / "Global Export Data"  # the JSON folder of the default layout
@@ -90,6 +102,7 @@ def write_export(health: FitbitHealth, dest: Path, heart_rate: bool = True, as_z
     if layout in ("csv", "both"):
         writer.csv_layout(heart_rate)
     writer.nightly_vitals()
+    writer.sleep_scores()
     if unread_kinds:
         writer.unread_kinds()
     manifest.rows.update({"sleep": len(health.sleep), "steps_days": len(health.steps),
@@ -137,6 +150,7 @@ class _Writer:
     def __init__(self, health: FitbitHealth, product: Path, manifest: ExportManifest):
         self.health, self.product, self.manifest = health, product, manifest
         self.zone = ZoneInfo(health.timezone)
+        self.activity = FitbitActivity(health)
 
     def _path(self, folder: str, name: str, kind: str) -> Path:
         (self.product / folder).mkdir(parents=True, exist_ok=True)
@@ -206,13 +220,61 @@ class _Writer:
                       [[f"{d.isoformat()}T00:00:00Z", f"{h.spo2[d]:.1f}", f"{h.spo2[d] - 2.1:.1f}",
                         f"{min(100.0, h.spo2[d] + 1.9):.1f}"] for d in chunk])
 
+    def sleep_scores(self) -> None:
+        """Sleep Score/sleep_score.csv: one row per scored main sleep, the wake-up instant as its timestamp."""
+        scores = self.activity.sleep_scores
+        rows = []
+        for log in sorted(self.health.sleep, key=lambda s: s["endTime"]):
+            score = scores.get(log["logId"])
+            if score is None:
+                continue
+            end = self._utc(datetime.fromisoformat(log["endTime"][:19]))
+            rows.append([log["logId"], end.strftime(CSV_TS), score["overall"], score["composition"],
+                         score["revitalization"], score["duration"], score["deep"] if score["deep"] is not None else "",
+                         f"{self.health.resting_heart_rate.get(date.fromisoformat(log['dateOfSleep']), 60.0):.0f}",
+                         "0.08"])
+        self._csv("Sleep Score", "sleep_score.csv", "sleep_score",
+                  ["sleep_log_entry_id", "timestamp", "overall_score", "composition_score", "revitalization_score",
+                   "duration_score", "deep_sleep_in_minutes", "resting_heart_rate", "restlessness"], rows)
+
+    def _minutes(self, what: str) -> pa.Table:
+        """Worn minutes as columns (never a tuple per minute): `ts` (UTC), `local_month` (the local day's month),
+        and for "calories" `kcal`, for "levels" `level` (active minutes only)."""
+        tables = []
+        for d, day in sorted(self.activity.days.items()):
+            if what == "calories":
+                minutes, extra = np.arange(1440), {"kcal": day.calories}
+            else:
+                minutes = np.array(sorted(day.minute_levels), dtype=np.int64)
+                extra = {"level": pa.array([day.minute_levels[int(m)] for m in minutes], pa.string())}
+            utc = self._day_utc_seconds(d, minutes * 60) * 1_000_000
+            tables.append(pa.table({"ts": pa.array(utc, pa.int64()).view(pa.timestamp("us")),
+                                    "local_month": pa.array([d.replace(day=1)] * len(minutes), pa.date32()),
+                                    **extra}))
+        return pa.concat_tables(tables) if tables else pa.table({"ts": pa.array([], pa.timestamp("us"))})
+
+    def _copy(self, table: pa.Table, folder: str, kind: str, name_of, month_sql: str, select_sql: str,
+              fmt: str) -> None:
+        """One file per month (`month_sql` over the table), written by DuckDB from the Arrow columns."""
+        if not table.num_rows:
+            return
+        con = duckdb.connect()
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            con.register("minutes", table)
+            for (month,) in con.execute(f"select distinct {month_sql} from minutes order by 1").fetchall():
+                target = self._path(folder, name_of(month), kind)
+                options = "format json, array true" if fmt == "json" else "format csv, header true"
+                con.execute(f"copy (select {select_sql} from minutes where {month_sql} = ? order by ts) "
+                            f"to '{target}' ({options})", [month])
+        finally:
+            con.close()
+
     def unread_kinds(self) -> None:
         """A few kinds every real export has and the import does not read (reported as ignored)."""
         h = self.health
         for month, days in groupby(sorted(h.steps), key=lambda d: d.replace(day=1)):
             days = list(days)
-            self._json(JSON_FOLDER, f"calories-{month.isoformat()}.json", "calories",
-                       [{"dateTime": d.strftime("%m/%d/%y 00:00:00"), "value": "1.19"} for d in days])
             self._json(JSON_FOLDER, f"distance-{month.isoformat()}.json", "distance",
                        [{"dateTime": d.strftime("%m/%d/%y 00:00:00"), "value": "0"} for d in days])
         self._csv("Paired Devices", "Devices.csv", "Devices", ["wire_id", "device_type", "serial_number", "enabled"],
@@ -253,8 +315,45 @@ class _Writer:
                      "date": date.fromisoformat(w["date"]).strftime("%m/%d/%y"), "time": w["time"],
                      "source": w["source"]} for w in logs]
             self._json(JSON_FOLDER, f"weight-{month.isoformat()}.json", "weight", rows)
+        self._activity_json()
         if heart_rate:
             self._heart_rate_json()
+
+    def _activity_json(self) -> None:
+        act = self.activity
+        # calories: a file per local month of per-minute values (strings), UTC stamps like steps
+        self._copy(self._minutes("calories"), JSON_FOLDER, "calories", lambda m: f"calories-{m.isoformat()}.json",
+                   "local_month", f"""strftime(ts, '{EXPORT_TS}') as "dateTime", printf('%.2f', kcal) as "value" """,
+                   "json")
+        # daily minutes per level: a file per level and local month; the last month padded with future days
+        months = sorted({d.replace(day=1) for d in act.days})
+        for i, month in enumerate(months):
+            days = [a for d, a in sorted(act.days.items()) if d.replace(day=1) == month]
+            pad = ([self.health.life.config.end + timedelta(days=k) for k in range(1, 4)]
+                   if i == len(months) - 1 else [])
+            for level, prefix in (("very", "very_active"), ("moderate", "moderately_active"),
+                                  ("light", "lightly_active"), ("sedentary", "sedentary")):
+                rows = [{"dateTime": a.day.strftime("%m/%d/%y 00:00:00"), "value": str(a.minutes(level))} for a in days]
+                rows += [{"dateTime": d.strftime("%m/%d/%y 00:00:00"), "value": "1440" if level == "sedentary" else "0"}
+                         for d in pad if d > datetime.now().date()]
+                self._json(JSON_FOLDER, f"{prefix}_minutes-{month.isoformat()}.json", "active_minutes", rows)
+        # exercise: 100 activity logs a file, named by their offset
+        logs = []
+        for e in act.exercises:
+            start_utc = self._utc(e.start_local)
+            log = {"logId": e.log_id, "activityName": e.name, "activityTypeId": ACTIVITY_TYPE_IDS[e.exercise_type],
+                   "averageHeartRate": e.average_heart_rate_bpm, "calories": e.calories_kcal,
+                   "duration": e.minutes * 60_000, "activeDuration": e.minutes * 60_000, "logType": "auto_detected",
+                   "startTime": start_utc.strftime(EXPORT_TS), "hasGps": False,
+                   "lastModified": (start_utc + timedelta(minutes=e.minutes + 9)).strftime(EXPORT_TS),
+                   "originalStartTime": start_utc.strftime(EXPORT_TS), "originalDuration": e.minutes * 60_000}
+            if e.steps is not None:
+                log["steps"] = e.steps
+            if e.distance_m is not None:
+                log.update({"distance": round(e.distance_m / 1000, 6), "distanceUnit": "Kilometer"})
+            logs.append(log)
+        for i in range(0, max(len(logs), 1), 100):
+            self._json(JSON_FOLDER, f"exercise-{i}.json", "exercise", logs[i:i + 100])
 
     def _heart_rate_json(self) -> None:
         """One heart_rate-YYYY-MM-DD.json per worn local day, UTC stamps, written by DuckDB (~7.5 M a year)."""
@@ -299,8 +398,32 @@ class _Writer:
                   ["timestamp", "beats per minute", "data source"],
                   [[f"{d.isoformat()}T00:00:00Z", f"{v:.3f}", DEVICE] for d, v in sorted(h.resting_heart_rate.items())])
         self._user_sleeps()
+        self._activity_csv()
         if heart_rate:
             self._heart_rate_csv()
+
+    def _activity_csv(self) -> None:
+        utc_month = "date_trunc('month', ts)::date"
+        self._copy(self._minutes("calories"), ACTIVITY_FOLDER, "calories", lambda m: f"calories_{m.isoformat()}.csv",
+                   utc_month, f"""strftime(ts, '{CSV_TS}') as "timestamp", printf('%.2f', kcal) as calories,
+                                  '{DEVICE}' as "data source" """, "csv")
+        self._copy(self._minutes("levels"), ACTIVITY_FOLDER, "active_minutes",
+                   lambda m: f"active_minutes_{m.isoformat()}.csv", utc_month,
+                   f"""strftime(ts, '{CSV_TS}') as "timestamp", (level = 'light')::int as light,
+                       (level = 'moderate')::int as moderate, (level = 'very')::int as very,
+                       '{DEVICE}' as "data source" """, "csv")
+        rows = []
+        for e in self.activity.exercises:
+            rows.append([e.log_id, self._utc(e.start_local).strftime(SLEEP_TS), self._utc(e.end_local).strftime(SLEEP_TS),
+                         self._offset(e.start_local), e.name, "AUTO_DETECTED", f"{e.calories_kcal:.1f}",
+                         e.steps if e.steps is not None else 0,
+                         round(e.distance_m * 1000) if e.distance_m is not None else 0, e.average_heart_rate_bpm,
+                         e.average_heart_rate_bpm + 18, 0, 0])
+        self._csv(HEALTH_FOLDER, "UserExercises_1.csv", "exercise",
+                  ["exercise_id", "exercise_start", "exercise_end", "utc_offset", "activity_name", "log_type",
+                   "tracker_total_calories", "tracker_total_steps", "tracker_total_distance_mm",
+                   "tracker_avg_heart_rate", "tracker_peak_heart_rate", "manually_logged_total_calories",
+                   "manually_logged_total_distance_mm"], rows)
 
     def _user_sleeps(self) -> None:
         sleeps, stages = [], []

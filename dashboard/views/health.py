@@ -1,5 +1,5 @@
 """Health: sleep against the goal, steps against the personal baseline band, resting heart rate, nightly HRV and
-SpO2, weight. Every day is a local date (the marts' grain), whichever source (API, export) it came from."""
+SpO2, weight; energy burned, active minutes, exercise sessions and the sleep score as figures. Every day is a local date (the marts' grain), whichever source (API, export) it came from."""
 
 from __future__ import annotations
 
@@ -76,6 +76,13 @@ def render() -> None:
     d.metric("Resting heart rate", f"{_metric(shown['resting_heart_rate'].mean(), '.1f')} bpm")
     e.metric("HRV (RMSSD)", f"{_metric(_column(shown, 'hrv_rmssd_ms').mean(), '.0f')} ms")
     f.metric("SpO2 a night", f"{_metric(_column(shown, 'spo2_avg_percent').mean(), '.1f')} %")
+    g, h, i, j = st.columns(4)
+    g.metric("Calories burned a day", f"{_metric(_column(shown, 'calories_kcal').mean(), ',.0f')} kcal")
+    h.metric("Active minutes a day", _metric(_column(shown, "active_minutes").mean(), ".0f"),
+             help="Very plus moderately active minutes (Fitbit's active minutes)")
+    i.metric("Exercise sessions", _metric(_column(shown, "exercise_sessions").sum(), ",.0f"))
+    j.metric("Sleep score", _metric(_column(shown, "sleep_score").mean(), ".0f"),
+             help="Fitbit's sleep score (0-100) from the export's Sleep Score file")
 
     st.plotly_chart(charts.daily_line(shown, "date_day", "sleep_hours", "Sleep per night (assigned to the wake-up "
                                       "day's night)", "hours asleep", goal=goal_hours), width="stretch")

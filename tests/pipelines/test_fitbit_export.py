@@ -110,7 +110,7 @@ def test_full_refresh_reads_every_file_again_without_duplicates(warehouse, fitbi
     out = capsys.readouterr()
     assert "full refresh (--full-refresh given)" in out.out
     file_logs = [line for line in out.err.splitlines() if "] files:" in line]
-    data_files = sum(k not in ("profile", "calories", "distance", "Devices") for k in fitbit_export.files.values())
+    data_files = sum(k not in ("profile", "distance", "Devices") for k in fitbit_export.files.values())
     assert f"data files: {data_files} new or changed imported" in file_logs[1]
     assert table_counts(warehouse, distinct=True) == expected_counts(fitbit_export)
 
@@ -358,11 +358,11 @@ def test_files_not_read_are_counted_by_kind_in_the_log_the_file_report_and_the_l
                                                                                        capsys):
     assert main(["--path", str(takeout_fixture("mixed"))]) == 0
     err = capsys.readouterr().err
-    assert ("ignored: 8 files of 7 kinds (calories 2, distance 1, exercise 1, time_in_heart_rate_zones 1, "
+    assert ("ignored: 5 files of 5 kinds (distance 1, time_in_heart_rate_zones 1, "
             "Minute SpO2 1, Devices 1, Sleep Profile 1)") in err
     assert "1 JSON twins of CSV files skipped" in err
     statuses = Counter(s for (s,) in warehouse.query("select status from raw.fitbit_export__files"))
-    assert statuses == {"imported": 11, "ignored": 8, "twin_skipped": 1, "read": 1}
+    assert statuses == {"imported": 14, "ignored": 5, "twin_skipped": 1, "read": 1}
     rows = json.loads(warehouse.scalar("select rows_per_table from ops.pipeline_runs"))
     assert rows["fitbit_export__files"] == 21
 
@@ -370,11 +370,11 @@ def test_files_not_read_are_counted_by_kind_in_the_log_the_file_report_and_the_l
 def test_an_export_with_no_recognised_data_file_fails_with_the_list(warehouse, tmp_path, capsys):
     folder = tmp_path / "export" / "Takeout" / "Fitbit" / "Global Export Data"
     folder.mkdir(parents=True)
-    for name in ("calories-2023-01-01.json", "calories-2023-02-01.json", "distance-2023-01-01.json"):
+    for name in ("altitude-2023-01-01.json", "altitude-2023-02-01.json", "distance-2023-01-01.json"):
         (folder / name).write_text("[]")
     assert main(["--path", str(tmp_path / "export")]) == 1
     err = capsys.readouterr().err.strip()
-    assert "no Fitbit data file recognised" in err and "3 files of 2 kinds (calories 2, distance 1)" in err
+    assert "no Fitbit data file recognised" in err and "3 files of 2 kinds (altitude 2, distance 1)" in err
 
 
 def test_split_export_parts_can_be_given_one_by_one(warehouse, tmp_path, fitbit_health):

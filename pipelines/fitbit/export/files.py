@@ -35,6 +35,11 @@ KINDS: list[tuple[str, str, re.Pattern]] = [
     ("resting_heart_rate", "json", re.compile(rf"^resting_heart_rate-{_ISO_DAY}\.json$")),
     ("weight", "json", re.compile(rf"^weight-{_ISO_DAY}\.json$")),
     ("sleep", "json", re.compile(rf"^sleep-{_ISO_DAY}\.json$")),
+    ("calories", "json", re.compile(rf"^calories-{_ISO_DAY}\.json$")),  # per minute, kcal as strings
+    # daily minutes per activity level (one kind each in the export, one raw table here)
+    ("active_minutes", "json",
+     re.compile(rf"^(?:very_active|moderately_active|lightly_active|sedentary)_minutes-{_ISO_DAY}\.json$")),
+    ("exercise", "json", re.compile(r"^exercise-\d+\.json$")),  # numbered by offset, no date in the name
     # the CSV layout of 2024-2026 exports (Physical Activity_GoogleData, Health Fitness Data_GoogleData)
     ("heart_rate", "csv", re.compile(rf"^heart_rate_{_ISO_DAY}\.csv$")),
     ("steps", "csv", re.compile(rf"^steps_{_ISO_DAY}\.csv$")),
@@ -42,6 +47,9 @@ KINDS: list[tuple[str, str, re.Pattern]] = [
     ("resting_heart_rate", "csv", re.compile(rf"^daily_resting_heart_rate(?:_{_ISO_DAY})?\.csv$")),
     ("sleep", "csv", re.compile(r"^UserSleeps(?:_.*)?\.csv$")),
     ("sleep_stages", "csv", re.compile(r"^UserSleepStages(?:_.*)?\.csv$")),
+    ("calories", "csv", re.compile(rf"^calories_{_ISO_DAY}\.csv$")),  # Physical Activity_GoogleData[/Calories]
+    ("active_minutes", "csv", re.compile(rf"^active_minutes_{_ISO_DAY}\.csv$")),  # per minute: light,moderate,very
+    ("exercise", "csv", re.compile(rf"^UserExercises(?:_{_ISO_DAY}|_.*)?\.csv$")),  # Health Fitness Data_GoogleData
     # CSV files both layouts carry
     ("sleep_score", "csv", re.compile(r"^sleep_score\.csv$")),
     ("hrv", "csv", re.compile(r"^Daily Heart Rate Variability Summary - (\d{4}-\d{2})-\(?(\d{1,2})?\)?\.csv$")),
@@ -50,7 +58,7 @@ KINDS: list[tuple[str, str, re.Pattern]] = [
     ("profile", "csv", re.compile(r"^Profile\.csv$")),
 ]
 DATA_KINDS = ("heart_rate", "steps", "sleep", "sleep_stages", "sleep_score", "weight", "resting_heart_rate", "hrv",
-              "spo2")
+              "spo2", "calories", "active_minutes", "exercise")
 _ARCHIVE = re.compile(r"\.(zip|tgz|tar\.gz|tar)$", re.I)
 
 
@@ -302,7 +310,8 @@ def twins(files: list[ExportFile], utc_offsets: dict[date, int] | None = None) -
     - heart rate (one file per day in both layouts; a JSON file is bounded by the *local* day, a CSV file by
       the UTC day): the JSON day is skipped when the CSV files of every UTC day its local day touches exist;
     - the other kinds come in chunks named by their first day: a CSV file without a date covers all history,
-      otherwise a JSON chunk is skipped when its first day lies within the CSV files' first and last day.
+      otherwise a JSON chunk is skipped when its first day lies within the CSV files' first and last day;
+    - exercise-N.json files carry no date (numbered by offset): any UserExercises CSV file covers them.
     `utc_offsets` maps a local day to its offset at midnight (minutes); default 0.
     """
     csv = [f for f in files if f.layout == "csv"]
@@ -321,8 +330,8 @@ def twins(files: list[ExportFile], utc_offsets: dict[date, int] | None = None) -
                 covered[f.source_file] = by_day[days[-1]].source_file
             continue
         undated = [c for c in same if c.day is None]
-        if undated:
-            covered[f.source_file] = undated[0].source_file
+        if undated or f.day is None:  # exercise-N.json has no date: the CSV layout's sessions cover them all
+            covered[f.source_file] = (undated or same)[0].source_file
             continue
         dated = sorted(same, key=lambda c: c.day)
         if f.day is not None and dated[0].day <= f.day <= dated[-1].day:

@@ -65,7 +65,29 @@ SCHEMAS: dict[str, pa.Schema] = {
                       ("entropy", pa.float64()), *_LINEAGE]),
     "spo2": pa.schema([("metric_date", pa.date32()), ("spo2_avg_percent", pa.float64()),
                        ("spo2_lower_percent", pa.float64()), ("spo2_upper_percent", pa.float64()), *_LINEAGE]),
+    # energy burned per minute (kcal, BMR included), both layouts
+    "calories": pa.schema([("start_at_utc", UTC_TS), ("end_at_utc", UTC_TS), ("start_at_local", LOCAL_TS),
+                           ("utc_offset_minutes", pa.int16()), ("activity_date", pa.date32()),
+                           ("calories_kcal", pa.float64()), *_LINEAGE]),
+    # JSON: a day's total per level (start_at_* null: the file holds local dates); CSV: one row per active minute
+    "active_minutes": pa.schema([("activity_date", pa.date32()), ("level", pa.string()), ("minutes", pa.int32()),
+                                 ("start_at_utc", UTC_TS), ("start_at_local", LOCAL_TS),
+                                 ("utc_offset_minutes", pa.int16()), *_LINEAGE]),
+    # distance as the file gives it (value + unit; the JSON layout's unit is `distanceUnit`, the CSV's is mm)
+    "exercise": pa.schema([("exercise_id", pa.string()), ("start_at_utc", UTC_TS), ("end_at_utc", UTC_TS),
+                           ("start_at_local", LOCAL_TS), ("end_at_local", LOCAL_TS), ("utc_offset_minutes", pa.int16()),
+                           ("activity_date", pa.date32()), ("activity_name", pa.string()),
+                           ("activity_type_id", pa.int64()), ("log_type", pa.string()), ("duration_ms", pa.int64()),
+                           ("active_duration_ms", pa.int64()), ("calories_kcal", pa.float64()),
+                           ("distance_value", pa.float64()), ("distance_unit", pa.string()), ("steps", pa.int64()),
+                           ("average_heart_rate_bpm", pa.int32()), ("derived_time", pa.string()), *_LINEAGE]),
 }
+# the JSON layout's active-minutes kinds -> the level their values count
+ACTIVE_LEVELS = {"very_active_minutes": "very", "moderately_active_minutes": "moderate",
+                 "lightly_active_minutes": "light", "sedentary_minutes": "sedentary"}
+# distance units of exercise logs (the account's distance unit), metres per unit
+DISTANCE_UNITS_M = {"kilometer": 1000.0, "km": 1000.0, "mile": 1609.344, "mi": 1609.344, "meter": 1.0, "m": 1.0,
+                    "mm": 0.001}
 
 
 @dataclass
@@ -173,7 +195,7 @@ def _scan(con, kind: str, layout: str, paths: list[str], strict: bool) -> pa.Tab
                       from read_json({listing}, format = 'array',
                                      columns = {{'dateTime': 'VARCHAR', 'value': 'JSON'}}, filename = true)"""
     else:
-        column = "beats_per_minute" if kind == "heart_rate" else "steps"
+        column = {"heart_rate": "beats_per_minute", "steps": "steps", "calories": "calories"}[kind]
         formats = "[" + ", ".join(f"'{f}'" for f in CSV_UTC_FORMATS) + "]"
         text = ', "timestamp" as stamp_text, ' + column + " as value_text" if not strict else ""
         cast = "cast" if strict else "try_cast"
@@ -196,6 +218,9 @@ def _shape(kind, layout, raw: pa.Table, files, ctx, result) -> pa.Table:
     if kind == "heart_rate":
         ok = pc.and_(ok, pc.greater(pc.fill_null(value, 0), 0))  # 0 is no heart rate
         no_data = np.zeros(len(raw), dtype=bool)
+    elif kind == "calories":  # every minute burns energy (BMR): 0 is a value, negative is not
+        ok = pc.and_(ok, pc.greater_equal(pc.fill_null(value, -1), 0))
+        no_data = np.zeros(len(raw), dtype=bool)
     else:
         ok = pc.and_(ok, pc.greater_equal(pc.fill_null(value, -1), 0))
         no_data = pc.and_(ok, pc.equal(pc.fill_null(value, -1), 0)).to_numpy()  # a minute without steps
@@ -207,7 +232,7 @@ def _shape(kind, layout, raw: pa.Table, files, ctx, result) -> pa.Table:
             payload = ({"dateTime": row.get("stamp_text"), "value": row.get("value_text")} if "stamp_text" in row
                        else {"stamp": str(row["stamp"]), "value": row["value"]})
             reason = ("unparseable timestamp" if row["stamp"] is None else
-                      "heart rate absent or 0" if kind == "heart_rate" else "steps absent or negative")
+                      "heart rate absent or 0" if kind == "heart_rate" else f"{kind} absent or negative")
             result.rejects.append(Reject(reason, payload, row.get("stamp_text") or str(row["stamp"]), f.source_file))
     n = len(file_of)
     totals = np.bincount(index, minlength=n)
@@ -243,9 +268,79 @@ def _shape(kind, layout, raw: pa.Table, files, ctx, result) -> pa.Table:
     else:
         end = pa.array(utc_us + 60_000_000, pa.int64()).view(UTC_TS)
         columns = {"start_at_utc": utc, "end_at_utc": end, "start_at_local": local,
-                   "utc_offset_minutes": pa.array(offsets.astype(np.int16)), "activity_date": day,
-                   "steps": pa.array(rounded.astype(np.int32))}
+                   "utc_offset_minutes": pa.array(offsets.astype(np.int16)), "activity_date": day}
+        if kind == "calories":
+            columns["calories_kcal"] = pa.array(values.astype(np.float64))
+        else:
+            columns["steps"] = pa.array(rounded.astype(np.int32))
     return pa.table({**columns, **lineage})
+
+
+# ------------------------------------------------------------------------------------------ active minutes --
+
+def read_active_minutes(files: list[ExportFile], paths: dict[str, str], ctx: ReadContext) -> ReadResult:
+    """JSON: `<level>_minutes-*.json`, a day's total per file's level (local dates, record by record). CSV:
+    `active_minutes_*.csv`, one row per minute with 0/1 under light, moderate, very: read by DuckDB and unpivoted
+    into one row per (minute, level) with its minutes, columnar (never a dict per minute)."""
+    result = read_records("active_minutes", [f for f in files if f.layout == "json"], paths, ctx)
+    tables = [result.table] if result.table is not None else []
+    con = duckdb.connect()
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        for f in (f for f in files if f.layout == "csv"):
+            try:
+                tables.append(_active_minutes_csv(con, f, paths[f.source_file], ctx, result))
+            except (duckdb.Error, ValueError) as exc:
+                result.outcomes.append(Outcome(f, error=_first_line(exc)))
+    finally:
+        con.close()
+    tables = [t for t in tables if t.num_rows]
+    result.table = pa.concat_tables(tables) if tables else None
+    return result
+
+
+def _active_minutes_csv(con, f: ExportFile, path: str, ctx: ReadContext, result: ReadResult) -> pa.Table:
+    header = [c.strip().lower() for c in con.sql(
+        f"select * from read_csv('{path.replace(chr(39), chr(39) * 2)}', header = true, all_varchar = true) limit 0"
+    ).columns]
+    missing = [c for c in ("timestamp", "light", "moderate", "very") if c not in header]
+    if missing:
+        raise ValueError(f"CSV header lacks {', '.join(repr(m) for m in missing)} (has: {', '.join(header)})")
+    formats = "[" + ", ".join(f"'{fmt}'" for fmt in CSV_UTC_FORMATS) + "]"
+    raw = con.sql(f"""
+        select try_strptime("timestamp", {formats}) as stamp, "timestamp" as stamp_text,
+               try_cast(light as double) as light, try_cast(moderate as double) as moderate,
+               try_cast(very as double) as very
+        from read_csv('{path.replace("'", "''")}', header = true, all_varchar = true, normalize_names = true)
+    """).to_arrow_table()
+    ok = pc.fill_null(pc.and_(pc.and_(pc.is_valid(raw["stamp"]), pc.is_valid(raw["light"])),
+                              pc.and_(pc.is_valid(raw["moderate"]), pc.is_valid(raw["very"]))), False)
+    ok_np = ok.to_numpy(zero_copy_only=False)
+    for row in raw.filter(pc.invert(ok)).to_pylist():
+        result.rejects.append(Reject("active minute without a parseable timestamp or level counts",
+                                     {k: (str(v) if v is not None else None) for k, v in row.items()},
+                                     row.get("stamp_text"), f.source_file))
+    good = raw.filter(ok)
+    stamps = good["stamp"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
+    local_us, offsets = ctx.clock.utc_to_local(stamps)
+    parts = []
+    rows = 0
+    any_level = np.zeros(good.num_rows, dtype=bool)
+    for level in ("light", "moderate", "very"):
+        minutes = np.rint(good[level].combine_chunks().to_numpy(zero_copy_only=False)).astype(np.int32)
+        keep = minutes > 0
+        any_level |= keep
+        rows += int(keep.sum())
+        local = pa.array(local_us[keep], pa.int64()).view(LOCAL_TS)
+        parts.append(pa.table({
+            "activity_date": pc.cast(local, pa.date32()), "level": pa.array([level] * int(keep.sum()), pa.string()),
+            "minutes": pa.array(minutes[keep]), "start_at_utc": pa.array(stamps[keep], pa.int64()).view(UTC_TS),
+            "start_at_local": local, "utc_offset_minutes": pa.array(offsets[keep].astype(np.int16)),
+            "source_file": pa.array([f.source_file] * int(keep.sum()), pa.string()),
+            "file_hash": pa.array([f.content_hash] * int(keep.sum()), pa.string())}, schema=SCHEMAS["active_minutes"]))
+    # a minute with 0 under every level is a sedentary (or unworn) minute: not an active minute, not bad
+    result.outcomes.append(Outcome(f, rows=rows, rejected=int((~ok_np).sum()), no_data=int((~any_level).sum())))
+    return pa.concat_tables(parts)
 
 
 # --------------------------------------------------------------------------------------------- small kinds --
@@ -513,13 +608,126 @@ def _spo2_csv(data: bytes, f: ExportFile, ctx: ReadContext):
                "spo2_upper_percent": _float(row.get("upper_bound"))}
 
 
+def _active_json(data: bytes, f: ExportFile, ctx: ReadContext):
+    level = ACTIVE_LEVELS.get(f.name.split("-", 1)[0])
+    today = datetime.now(UTC).date()
+    for r in _json_list(data):
+        if level is None or not isinstance(r, dict):
+            yield Reject("active-minutes record is not a {dateTime, value} object of a known level", r, None,
+                         f.source_file)
+            continue
+        try:
+            day = datetime.strptime((r.get("dateTime") or "")[:8], "%m/%d/%y").date()
+        except (TypeError, ValueError):
+            yield Reject("active minutes without a parseable date", r, None, f.source_file)
+            continue
+        minutes = _float(r.get("value"))
+        if minutes is None or not 0 <= minutes <= 1440:
+            yield Reject("active minutes absent or outside 0-1440", r, day.isoformat(), f.source_file)
+        elif day > today or (f.day is not None and day < f.day):
+            # real files are padded with placeholder days (`12/31/99` with 1440 sedentary minutes, i.e. 1999, or
+            # days past the export date): a day outside the file's span is not data
+            yield None
+        else:
+            yield {"activity_date": day, "level": level, "minutes": int(round(minutes)), "start_at_utc": None,
+                   "start_at_local": None, "utc_offset_minutes": None}
+
+
+def _exercise_times(ctx: ReadContext, start: datetime, stamps: str) -> dict:
+    if stamps == "utc":
+        local, offset = ctx.clock.utc_datetime_to_local(start.replace(tzinfo=UTC))
+        return {"at_utc": start.replace(tzinfo=UTC), "at_local": local, "offset": offset, "derived": "local"}
+    at_utc, offset = ctx.clock.local_datetime_to_utc(start)
+    return {"at_utc": at_utc, "at_local": start, "offset": offset, "derived": "utc"}
+
+
+def _distance(value, unit) -> tuple[float | None, str | None, str | None]:
+    """(value, unit, why it is rejected): a distance needs a known unit; no distance is fine."""
+    distance = _float(value)
+    if distance is None:
+        return None, None, None
+    unit_text = (unit or "").strip().lower()
+    if unit_text not in DISTANCE_UNITS_M:
+        return None, None, f"exercise distance {distance} without a known unit ({unit!r})"
+    return distance, unit_text, None
+
+
+def _exercise_json(data: bytes, f: ExportFile, ctx: ReadContext):
+    """exercise-N.json: activity logs as the Fitbit Web API gave them. `startTime` is `MM/DD/YY HH:MM:SS` with no
+    zone; it is read like the intraday stamps (json_intraday_stamps: UTC unless configured local)."""
+    for log in _json_list(data):
+        key = str(log.get("logId")) if isinstance(log, dict) and log.get("logId") is not None else None
+        if key is None or _int(log.get("logId")) is None:
+            yield Reject("exercise log without logId", log, None, f.source_file)
+            continue
+        try:
+            start = datetime.strptime(log["startTime"], JSON_TS)
+        except (KeyError, TypeError, ValueError):
+            yield Reject("exercise log without a parseable startTime", log, key, f.source_file)
+            continue
+        duration = _int(log.get("duration"))
+        if duration is None or duration < 0:
+            yield Reject("exercise log without a duration (ms)", log, key, f.source_file)
+            continue
+        distance, unit, why = _distance(log.get("distance"), log.get("distanceUnit"))
+        if why:
+            yield Reject(why, log, key, f.source_file)
+            continue
+        t = _exercise_times(ctx, start, ctx.json_intraday_stamps)
+        end_utc = t["at_utc"] + timedelta(milliseconds=duration)
+        end_local = t["at_local"] + timedelta(milliseconds=duration)
+        calories, heart_rate = _float(log.get("calories")), _int(log.get("averageHeartRate"))
+        yield {"exercise_id": key, "start_at_utc": t["at_utc"], "end_at_utc": end_utc, "start_at_local": t["at_local"],
+               "end_at_local": end_local, "utc_offset_minutes": t["offset"], "activity_date": t["at_local"].date(),
+               "activity_name": log.get("activityName"), "activity_type_id": _int(log.get("activityTypeId")),
+               "log_type": log.get("logType"), "duration_ms": duration,
+               "active_duration_ms": _int(log.get("activeDuration")),
+               "calories_kcal": calories if calories is None or calories >= 0 else None,
+               "distance_value": distance, "distance_unit": unit, "steps": _int(log.get("steps")),
+               "average_heart_rate_bpm": heart_rate if heart_rate else None, "derived_time": t["derived"]}
+
+
+def _total(row: dict, name: str) -> float | None:
+    """A UserExercises total: the tracker's, else the manually logged one (0 in both: none)."""
+    tracked = _float(row.get(f"tracker_total_{name}"))
+    return tracked if tracked else (_float(row.get(f"manually_logged_total_{name}")) or None)
+
+
+def _exercise_csv(data: bytes, f: ExportFile, ctx: ReadContext):
+    """UserExercises_*.csv: UTC start/end with the offset written out; distance in millimetres; the tracker's
+    totals, else the manually logged ones."""
+    for row in _csv_rows(data, ("exercise_id", "exercise_start", "exercise_end")):
+        start, end = _utc_stamp(row.get("exercise_start")), _utc_stamp(row.get("exercise_end"))
+        if not row.get("exercise_id") or start is None or end is None or end < start:
+            yield Reject("exercise without id or with unparseable start/end", row, row.get("exercise_id"),
+                         f.source_file)
+            continue
+        offset = _offset_minutes(row.get("utc_offset") or row.get("start_utc_offset"))
+        derived = "none"
+        if offset is None:
+            offset, derived = ctx.clock.utc_datetime_to_local(start)[1], "local"
+        local = (start + timedelta(minutes=offset)).replace(tzinfo=None)
+
+        distance_mm, heart_rate = _total(row, "distance_mm"), _int(row.get("tracker_avg_heart_rate"))
+        yield {"exercise_id": row["exercise_id"], "start_at_utc": start, "end_at_utc": end, "start_at_local": local,
+               "end_at_local": local + (end - start), "utc_offset_minutes": offset, "activity_date": local.date(),
+               "activity_name": row.get("activity_name") or None, "activity_type_id": None,
+               "log_type": (row.get("log_type") or "").lower() or None,
+               "duration_ms": int((end - start).total_seconds() * 1000), "active_duration_ms": None,
+               "calories_kcal": _total(row, "calories"), "distance_value": distance_mm,
+               "distance_unit": "mm" if distance_mm is not None else None, "steps": _int(_total(row, "steps")),
+               "average_heart_rate_bpm": heart_rate if heart_rate else None, "derived_time": derived}
+
+
 _RECORD_READERS: dict[tuple[str, str], Callable] = {
+    ("active_minutes", "json"): _active_json, ("exercise", "json"): _exercise_json,
+    ("exercise", "csv"): _exercise_csv,
     ("sleep", "json"): _sleep_json, ("sleep", "csv"): _sleep_csv, ("sleep_stages", "csv"): _sleep_stages_csv,
     ("sleep_score", "csv"): _sleep_score_csv, ("weight", "json"): _weight_json, ("weight", "csv"): _weight_csv,
     ("resting_heart_rate", "json"): _resting_json, ("resting_heart_rate", "csv"): _resting_csv,
     ("hrv", "csv"): _hrv_csv, ("spo2", "csv"): _spo2_csv,
 }
-INTRADAY = ("heart_rate", "steps")
+INTRADAY = ("heart_rate", "steps", "calories")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,15 +30,22 @@ from pipelines.common.rejected import reject
 from pipelines.fitbit.export.files import CHUNK, DATA_KINDS, Export, ExportFile, Listing, twins
 from pipelines.fitbit.export.legacy import forget_legacy_tables
 from pipelines.fitbit.export.profile import ZoneClock, read_profile, resolve_timezone, resolve_weight_unit
-from pipelines.fitbit.export.readers import INTRADAY, Outcome, ReadContext, read_intraday, read_records
+from pipelines.fitbit.export.readers import (
+    INTRADAY,
+    Outcome,
+    ReadContext,
+    read_active_minutes,
+    read_intraday,
+    read_records,
+)
 from pipelines.fitbit.records import keys_not_null
 
 SOURCE = "fitbit_export"
 LOG = f"[{SOURCE}]"
 FILES_TABLE = f"{SOURCE}__files"
 # read order: small kinds first, the millions of samples last, each in batches of files
-KIND_ORDER = ("sleep_score", "hrv", "spo2", "resting_heart_rate", "weight", "sleep_stages", "sleep", "steps",
-              "heart_rate")
+KIND_ORDER = ("sleep_score", "hrv", "spo2", "resting_heart_rate", "weight", "sleep_stages", "sleep", "exercise",
+              "active_minutes", "steps", "calories", "heart_rate")
 
 _LOCAL = {"data_type": "timestamp", "timezone": False}
 _UTC = {"data_type": "timestamp", "timezone": True}
@@ -54,6 +61,9 @@ TABLE_COLUMNS: dict[str, dict] = {
     "resting_heart_rate": {},
     "hrv": {},
     "spo2": {},
+    "calories": {"start_at_utc": _UTC, "end_at_utc": _UTC, "start_at_local": _LOCAL},
+    "active_minutes": {"start_at_utc": _UTC, "start_at_local": _LOCAL},
+    "exercise": {"start_at_utc": _UTC, "end_at_utc": _UTC, "start_at_local": _LOCAL, "end_at_local": _LOCAL},
 }
 FILE_COLUMNS = {
     "source_file": {"data_type": "text", "nullable": False}, "kind": {"data_type": "text"},
@@ -161,6 +171,8 @@ class ExportRun:
             paths = self.materialise(files, folder)
             if kind in INTRADAY:
                 return read_intraday(kind, files, paths, self.context)
+            if kind == "active_minutes":
+                return read_active_minutes(files, paths, self.context)
             return read_records(kind, files, paths, self.context)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -223,8 +235,8 @@ class ExportRun:
         return rows
 
     def log_plan(self) -> None:
-        print(f"{LOG} time zone: {self.timezone.value} (from {self.timezone.source}); JSON heart-rate and steps "
-              f"stamps read as {self.context.json_intraday_stamps.upper()}", file=sys.stderr)
+        print(f"{LOG} time zone: {self.timezone.value} (from {self.timezone.source}); JSON heart-rate, steps, calories and "
+              f"exercise-start stamps read as {self.context.json_intraday_stamps.upper()}", file=sys.stderr)
         print(f"{LOG} weight unit: {self.weight_unit.value or 'told per weigh-in from its BMI'} "
               f"(from {self.weight_unit.source})", file=sys.stderr)
 

@@ -42,6 +42,35 @@ spo2 as (
 
 ),
 
+calories as (
+
+    select * from {{ ref('int_health__daily_calories') }}
+
+),
+
+active_minutes as (
+
+    select * from {{ ref('int_health__daily_active_minutes') }}
+
+),
+
+sleep_scores as (
+
+    select * from {{ ref('int_health__sleep_scores') }}
+
+),
+
+exercise as (
+
+    select
+        activity_date,
+        count(*) as exercise_sessions,
+        {{ round_float('sum(duration_seconds) / 60.0', 1) }} as exercise_minutes
+    from {{ ref('int_health__exercise_sessions') }}
+    group by activity_date
+
+),
+
 nightly_sleep as (
 
     select
@@ -88,6 +117,12 @@ span as (
         select metric_date from hrv
         union all
         select metric_date from spo2
+        union all
+        select activity_date from calories
+        union all
+        select activity_date from active_minutes
+        union all
+        select activity_date from exercise
     ) as all_dates
 
 ),
@@ -106,6 +141,15 @@ final as (
         daily_weight.weight_kg,
         hrv.rmssd_ms as hrv_rmssd_ms,
         spo2.spo2_avg_percent,
+        sleep_scores.sleep_score,
+        calories.calories_kcal,
+        active_minutes.active_minutes,
+        active_minutes.very_active_minutes,
+        active_minutes.moderately_active_minutes,
+        active_minutes.lightly_active_minutes,
+        active_minutes.sedentary_minutes,
+        coalesce(exercise.exercise_sessions, 0) as exercise_sessions,
+        exercise.exercise_minutes,
         {{ var('sleep_goal_minutes', 420) }} as sleep_goal_minutes,
         {{ var('steps_goal', 10000) }} as steps_goal,
         coalesce(nightly_sleep.sleep_minutes >= {{ var('sleep_goal_minutes', 420) }}, false) as is_sleep_goal_met,
@@ -125,6 +169,14 @@ final as (
         on dates.date_day = hrv.metric_date
     left join spo2
         on dates.date_day = spo2.metric_date
+    left join sleep_scores
+        on dates.date_day = sleep_scores.sleep_date
+    left join calories
+        on dates.date_day = calories.activity_date
+    left join active_minutes
+        on dates.date_day = active_minutes.activity_date
+    left join exercise
+        on dates.date_day = exercise.activity_date
 
 )
 

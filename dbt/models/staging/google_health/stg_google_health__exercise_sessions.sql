@@ -9,6 +9,7 @@ source as (
         'start_at_utc': type_timestamp_utc(),
         'end_at_utc': type_timestamp_utc(),
         'start_at_local': type_timestamp_local(),
+        'end_at_local': type_timestamp_local(),
         'start_utc_offset_seconds': dbt.type_bigint(),
         'exercise_type': dbt.type_string(),
         'display_name': dbt.type_string(),
@@ -31,6 +32,7 @@ renamed as (
         cast(start_at_utc as {{ type_timestamp_utc() }}) as start_at_utc,
         cast(end_at_utc as {{ type_timestamp_utc() }}) as end_at_utc,
         cast(start_at_local as {{ type_timestamp_local() }}) as start_at_local,
+        cast(end_at_local as {{ type_timestamp_local() }}) as end_at_local,
         cast(start_utc_offset_seconds / 60 as {{ dbt.type_int() }}) as utc_offset_minutes,
         cast(start_at_local as date) as activity_date,
 
