@@ -32,20 +32,52 @@
     {{ return('%.6f' | format(value | float - lookback * 86400)) }}
 {%- endmacro %}
 
-{#- The filter of an incremental build: `month` among the changed months; true on a full build (no cutoff). -#}
-{% macro in_changed_months(month, changed_months, cutoff) -%}
-    {%- if cutoff is none -%}
+{#- The months (first days, 'YYYY-MM-DD') holding a date that raw rows loaded after `cutoff` carry; none without a
+    cutoff (a full build). Asked at run time, so the model's filters are constants. -#}
+{% macro changed_months(tables, cutoff) -%}
+    {%- if cutoff is none -%}{{ return(none) }}{%- endif -%}
+    {%- if run_query is undefined -%}{{ return(['2025-01-01']) }}{%- endif -%}  {#- sqlfluff's lint context -#}
+    {%- set sql -%}
+        select distinct {{ month_start('changed.changed_date') }} as month_start
+        from ({{ dates_loaded_after(tables, cutoff) }}) as changed
+        where changed.changed_date is not null
+    {%- endset -%}
+    {%- set months = [] -%}
+    {%- for value in run_query(sql).columns[0].values() -%}
+        {%- do months.append(value | string) -%}
+    {%- endfor -%}
+    {{ return(months | sort) }}
+{%- endmacro %}
+
+{#- The filter of an incremental build: `date_column` in one of `months` (and, given `utc_column`, its instant within
+    those months' span widened by two days each way, which lets BigQuery prune the raw partitions, partitioned by
+    the UTC instant); true on a full build (months none), false when nothing changed. -#}
+{% macro in_months(date_column, months, utc_column=none) -%}
+    {%- if months is none -%}
     1 = 1
+    {%- elif not months -%}
+    1 = 0
     {%- else -%}
-    {{ month }} in (select {{ changed_months }}.month_start from {{ changed_months }})
+    {{ month_start(date_column) }} in (
+        {%- for month in months %}cast('{{ month }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+    {%- if utc_column is not none %}
+    and {{ utc_column }} >= {{ day_as_instant(months[0], -2) }}
+    and {{ utc_column }} < {{ day_as_instant(months[-1], 33) }}
+    {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Dates of the raw rows loaded after `cutoff` (none: no rows, a full build): one select per (source, table, date expression) whose table
+{#- Midnight UTC `days` after the date literal `day`, as a UTC instant (dbt.dateadd is a DATETIME on BigQuery). -#}
+{% macro day_as_instant(day, days) -%}
+    cast({{ dbt.dateadd('day', days, "cast('" ~ day ~ "' as date)") }} as {{ type_timestamp_utc() }})
+{%- endmacro %}
+
+{#- Dates of the raw rows loaded after `cutoff`: one select per (source, table, date expression) whose table
     exists (the sources are optional: see meta.optional_source_tables of the model). -#}
 {% macro dates_loaded_after(tables, cutoff) -%}
     {%- set selects = [] -%}
-    {%- for source_name, table_name, date_expression in (tables if cutoff is not none else []) -%}
+    {%- for source_name, table_name, date_expression in tables -%}
         {%- set relation = source(source_name, table_name) -%}
         {%- if execute and adapter.get_relation(database=relation.database, schema=relation.schema,
                                                 identifier=relation.identifier) is not none -%}
@@ -56,7 +88,7 @@
     {%- if selects -%}
     {{ selects | join('\n    union all\n    ') }}
     {%- else -%}
-    select cast(null as date) as changed_date from (select 1 as one) as nothing where 1 = 0
+    select cast(null as date) as changed_date
     {%- endif -%}
 {%- endmacro %}
 

@@ -24,30 +24,21 @@
 {%- for source_name, table_name, _ in changed_sources %}
 -- depends on {{ source(source_name, table_name) }}
 {%- endfor %}
-{%- set cutoff = load_id_cutoff() %}
+{#- none on a full build; else the months to recompute, as literals (BigQuery prunes partitions on constants) #}
+{%- set months = changed_months(changed_sources, load_id_cutoff()) %}
 with
-
-changed_months as (
-
-    -- the months holding a day that loads after the watermark touched (none on a full build, which filters nothing)
-    select distinct {{ month_start('changed.changed_date') }} as month_start
-    from (
-        {{ dates_loaded_after(changed_sources, cutoff) }}
-    ) as changed
-
-),
 
 samples as (
 
     select * from {{ ref('int_health__heart_rate_samples') }}
-    where {{ in_changed_months(month_start('sample_date'), 'changed_months', cutoff) }}
+    where {{ in_months('sample_date', months, 'sample_at_utc') }}
 
 ),
 
 resting as (
 
     select * from {{ ref('int_health__daily_resting_heart_rate') }}
-    where {{ in_changed_months(month_start('metric_date'), 'changed_months', cutoff) }}
+    where {{ in_months('metric_date', months) }}
 
 ),
 
