@@ -16,6 +16,10 @@ when no pipeline is loading (between scheduled refreshes): rows loaded during th
     python -m scripts.bigquery_layout --migrate  # do it (make bigquery-migrate)
 
 PIPELINE_DESTINATION must be bigquery; credentials come from the usual dlt config / Secret Manager.
+
+The marts follow the same rule: fct_heart_rate_daily became an incremental model partitioned by month, and an
+existing (unpartitioned) copy keeps its old layout until one `dbt build --full-refresh --select
+fct_heart_rate_daily --target prod` (dbt-bigquery drops and recreates a table whose partitioning changed).
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             migrate(pipeline, steps)
         else:
             print(f"[{name}] dry run: `--migrate` (make bigquery-migrate) runs these")
+    print("then, once: dbt build --full-refresh --select fct_heart_rate_daily --target prod (the mart's partitions)")
     return 0
 
 
