@@ -33,7 +33,7 @@ BQEMU_VENV := .venv-bqemu
 BQEMU_HOME := .tools/bqemu-home
 BQEMU_REQUIREMENTS := tests/destinations/bqemu/requirements.txt
 
-.PHONY: help install install-system demo test check lint sandbox sandbox-export setup clean-warehouse notion hubspot fitbit fitbit-export bench bench-fitbit bench-dashboard dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
+.PHONY: help install install-system demo test check lint sandbox sandbox-export setup clean-warehouse notion hubspot fitbit fitbit-export bench bench-fitbit bench-dashboard bench-scale bigquery-migrate dbt-build dbt-docs dbt-docs-serve dashboard postgres status clean
 
 # variables the target descriptions mention: `make help` prints their values, not their names
 HELP_VARS = SANDBOX_PORT DASHBOARD_PORT PYTEST_WORKERS WAREHOUSE_PATH DEMO_WAREHOUSE_PATH
@@ -124,6 +124,12 @@ bench-fitbit: install ## import a synthetic year of per-second Fitbit heart rate
 
 bench-dashboard: install ## build five synthetic years and time every dashboard page, cold and warm cache
 	$(PY) -m scripts.bench_dashboard
+
+bench-scale: install ## import 1 year of per-second heart rate (BENCH_YEARS="1 5 10" for more) vs DuckDB, then one new day incrementally
+	$(PY) -m scripts.bench_scale $(if $(BENCH_YEARS),--years $(BENCH_YEARS),)
+
+bigquery-migrate: install ## rebuild raw BigQuery tables created before their partitioning/clustering (PIPELINE_DESTINATION=bigquery)
+	$(PY) -m scripts.bigquery_layout --migrate
 
 dbt-build: install ## dbt build (models + tests) of what the loaded sources feed, on DBT_TARGET (default dev = DuckDB); names absent sources
 	$(PY) -m scripts.dbt_build $(DBT_BUILD_ARGS)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
+from pipelines.common import bigquery_layout
 from pipelines.common.errors import SourceError
 from pipelines.common.rejected import reject
 from pipelines.fitbit.client import HealthApiClient
@@ -69,7 +70,9 @@ def fitbit_source(
     window = Window(date.fromisoformat(start_date),
                     date.fromisoformat(end_date) + timedelta(days=1) if end_date else None, int(lag_days))
     selected = [BY_ENTITY[name] for name in data_types] if data_types else DATA_TYPES
-    return [data_points(client, data_type, window) for data_type in selected]
+    # the high-volume tables partitioned and clustered when the destination is BigQuery (bigquery_layout)
+    return [bigquery_layout.adapt(data_points(client, data_type, window), f"{SOURCE}__{data_type.entity}")
+            for data_type in selected]
 
 
 @dataclass(frozen=True)

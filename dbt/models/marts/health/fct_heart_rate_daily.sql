@@ -1,17 +1,44 @@
 -- per local day, from the samples of the day's best source (int_health__heart_rate_samples);
 -- heart-rate zones as a share of max heart rate (Fitbit's defaults: fat burn from 50 %, cardio
--- from 70 %, peak from 85 %); samples are irregular, so a minute counts once, by its mean bpm
+-- from 70 %, peak from 85 %); samples are irregular, so a minute counts once, by its mean bpm.
+-- Incremental (macros/incremental_by_load.sql): a build recomputes the months holding a day that raw rows
+-- loaded since the last build touched (by dlt load id, so a re-imported old file counts), replacing those
+-- months' partitions on BigQuery (insert_overwrite) and those days elsewhere (delete+insert).
+{%- set changed_sources = [
+    ('fitbit_export', 'fitbit_export__heart_rate', 'sample_date'),
+    ('google_health', 'fitbit__heart_rate_samples', 'sample_at_local'),
+    ('fitbit_export', 'fitbit_export__resting_heart_rate', 'metric_date'),
+    ('google_health', 'fitbit__daily_resting_heart_rate', 'metric_date'),
+] %}
+{%- set optional_tables = [] %}
+{%- for source_name, table_name, _ in changed_sources %}
+    {%- do optional_tables.append(source_name ~ '.' ~ table_name) %}
+{%- endfor %}
+{{ config(
+    materialized='incremental',
+    on_schema_change='fail',
+    meta={'optional_source_tables': optional_tables},
+    post_hook="{{ save_load_watermark(source('fitbit_export', 'fitbit_export__heart_rate')) }}",
+    **incremental_by_month_config('heart_rate_date'),
+) }}
+{%- for source_name, table_name, _ in changed_sources %}
+-- depends on {{ source(source_name, table_name) }}
+{%- endfor %}
+{#- none on a full build; else the months to recompute, as literals (BigQuery prunes partitions on constants) #}
+{%- set months = changed_months(changed_sources, load_id_cutoff()) %}
 with
 
 samples as (
 
     select * from {{ ref('int_health__heart_rate_samples') }}
+    where {{ in_months('sample_date', months, 'sample_at_utc') }}
 
 ),
 
 resting as (
 
     select * from {{ ref('int_health__daily_resting_heart_rate') }}
+    where {{ in_months('metric_date', months) }}
 
 ),
 

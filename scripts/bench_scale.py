@@ -1,0 +1,221 @@
+"""`make bench-scale`: years of per-second heart rate imported, against DuckDB-native, then one new day incrementally.
+
+For each size (BENCH_YEARS="1 5 10", or --years; default 1 year, a few minutes here) a synthetic Takeout export
+(the sandbox's writer, ~7.3 M heart-rate samples a year) is written with its last day held back, then:
+  1. our import (`python -m pipelines.fitbit_export`, a process of its own under GNU time): seconds, samples/s,
+     peak MB;
+  2. DuckDB's own `read_json` of the same heart-rate files into a table, also a process of its own: the ratio;
+  3. `dbt run` of fct_heart_rate_daily and the views it reads (its first, full build);
+  4. the next cumulative export (the held-back day added, every other file unchanged): the incremental import
+     (unchanged files skipped by hash) and the incremental dbt run, timed together;
+  5. the BigQuery bytes a scheduled transform of fct_heart_rate_daily would process, estimated from the raw
+     table's rows and BigQuery's column sizes (the emulator cannot measure bytes): a full rebuild reads every
+     row of the columns the models read; the incremental run reads the new rows' load id and date (clustered by
+     `_dlt_load_id`) plus the months it recomputes, *if* BigQuery pushes the month filter through the
+     int_health__heart_rate_samples view to the raw partitions (its window over sample_at_utc may stop it:
+     then the figure is the full one).
+Then the issue's targets, each with a verdict. Whole-process figures on a shared machine: rerun before quoting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from sandbox.fitbit_data import generate_health
+from sandbox.fitbit_export import EXPORT_TS, write_export
+from sandbox.life import LifeConfig, SyntheticLife
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_PEAK_MB = 1024.0
+TARGET_RATIO = 2.0
+TARGET_INCREMENTAL_GROWTH = 1.5
+START = date(2016, 1, 1)
+# BigQuery's logical sizes (https://cloud.google.com/bigquery/pricing#data): 8 bytes for INT64, DATE, DATETIME
+# and TIMESTAMP, 2 + UTF-8 length for STRING
+HR_COLUMNS_SQL = ("8 + 8 + 8 + 8 + 8 + 8 + 2 + length(source_file)")  # what the HR staging model reads
+LOAD_DATE_SQL = "(2 + length(_dlt_load_id)) + 8"  # the changed-date scan: load id + sample_date
+ON_DEMAND_USD_PER_TIB = 6.25
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None, str]:
+    """(wall seconds, peak RSS MB or None without GNU time, output) of a command in a process of its own."""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    wrapped = [gnu_time, "-f", "peak_kb=%M", *cmd] if gnu_time else cmd
+    started = time.perf_counter()
+    done = subprocess.run(wrapped, env=env, capture_output=True, text=True, cwd=REPO)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    peak = None
+    if gnu_time and "peak_kb=" in done.stderr:
+        peak = int(done.stderr.rsplit("peak_kb=", 1)[1].split()[0]) / 1024
+    return seconds, peak, done.stdout + done.stderr
+
+
+def native_command(folder: Path, database: Path) -> list[str]:
+    """DuckDB's read_json of every heart-rate file of the export into a table (the floor we compare against)."""
+    glob = str(folder / "heart_rate-*.json")
+    sql = (f"create table heart_rate as select * from read_json('{glob}', format = 'array', "
+           f"columns = {{'dateTime': 'TIMESTAMP', 'value': 'STRUCT(bpm INTEGER, confidence INTEGER)'}}, "
+           f"timestampformat = '{EXPORT_TS}')")
+    return [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}).execute({sql!r})"]
+
+
+def dbt_command() -> list[str]:
+    return [str(Path(sys.executable).parent / "dbt"), "--no-use-colors", "run", "--select", "+fct_heart_rate_daily",
+            "--project-dir", "dbt", "--profiles-dir", "dbt", "--target", "dev"]
+
+
+def bytes_estimate(warehouse: Path, new_load_id: str) -> tuple[float, float]:
+    """(full rebuild, incremental run) bytes of the raw heart-rate table a transform reads, as BigQuery counts."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        full = con.execute(f"select coalesce(sum({HR_COLUMNS_SQL}), 0) from raw.fitbit_export__heart_rate").fetchone()[0]
+        new_scan, months = con.execute(
+            f"select coalesce(sum({LOAD_DATE_SQL}), 0), list(distinct date_trunc('month', sample_date)) "
+            f"from raw.fitbit_export__heart_rate where _dlt_load_id >= ?", [new_load_id]).fetchone()
+        months_scan = con.execute(
+            f"select coalesce(sum({HR_COLUMNS_SQL}), 0) from raw.fitbit_export__heart_rate "
+            f"where date_trunc('month', sample_at_utc) in (select unnest(?::date[]))", [months or []]).fetchone()[0]
+        return float(full), float(new_scan + months_scan)
+    finally:
+        con.close()
+
+
+def newest_load(warehouse: Path) -> str:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute("select max(load_id) from raw._dlt_loads where status = 0").fetchone()[0]
+    finally:
+        con.close()
+
+
+def bench(days: int, work: Path, with_dbt: bool) -> dict:
+    started = time.perf_counter()
+    health = generate_health(SyntheticLife(LifeConfig(seed=42, start=START, days=days + 1)))
+    manifest = write_export(health, work / "export", unread_kinds=False)
+    hr = sorted(n for n, k in manifest.files.items() if k == "heart_rate")
+    last = manifest.file(hr[-1])
+    held_back = work / "held_back.json"
+    shutil.move(last, held_back)  # the first export ends a day earlier; the next adds that day
+    new_day_samples = len(json.loads(held_back.read_text()))
+    samples = manifest.rows["heart_rate"] - new_day_samples
+    size_mb = sum(p.stat().st_size for p in (work / "export").rglob("*") if p.is_file()) / 1e6
+    written = time.perf_counter() - started
+
+    warehouse = work / "warehouse.duckdb"
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "PIPELINES_DIR": str(work / "dlt"),
+           "PIPELINE_DESTINATION": "duckdb", "RUN_LEDGER": "off", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "DBT_TARGET_PATH": str(work / "dbt_target"), "DBT_LOG_PATH": str(work / "dbt_logs")}
+    for name in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
+        env.pop(name, None)
+    importer = [sys.executable, "-m", "pipelines.fitbit_export", "--path", str(manifest.path)]
+    import_s, import_mb, _ = timed(importer, env)
+    native_s, native_mb, _ = timed(native_command(manifest.folder, work / "native.duckdb"), env)
+    result = {"days": days, "samples": samples, "export_mb": size_mb, "written_s": written, "import_s": import_s,
+              "import_mb": import_mb, "native_s": native_s, "native_mb": native_mb, "build_s": None,
+              "incremental_import_s": None, "incremental_build_s": None, "new_day_samples": new_day_samples}
+    if with_dbt:
+        result["build_s"] = timed(dbt_command(), env)[0]
+    before = newest_load(warehouse)
+    shutil.move(held_back, last)  # the next cumulative export
+    result["incremental_import_s"], result["incremental_import_mb"], log = timed(importer, env)
+    if "1 new or changed imported" not in log:
+        raise SystemExit(f"the incremental import did not read exactly the new day's file:\n{log[-2000:]}")
+    if with_dbt:
+        result["incremental_build_s"] = timed(dbt_command(), env)[0]
+    new_load = newest_load(warehouse)
+    assert new_load != before, "the new day was not loaded"
+    result["bq_full_bytes"], result["bq_incremental_bytes"] = bytes_estimate(warehouse, new_load)
+    return result
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def report(results: list[dict]) -> list[str]:
+    lines = [f"{'size':>9} {'samples':>12} {'import s':>9} {'samples/s':>11} {'peak MB':>8} {'native s':>9} "
+             f"{'ratio':>6} {'build s':>8} {'+1 day: import s':>17} {'dbt s':>7} {'total s':>8} "
+             f"{'BQ full MB':>11} {'BQ incr MB':>11}"]
+    for r in results:
+        size = f"{r['days'] / 365:.0f} y" if r["days"] >= 365 else f"{r['days']} d"
+        total = (r["incremental_import_s"] + r["incremental_build_s"]) if r["incremental_build_s"] else None
+        r["incremental_total_s"] = total
+        lines.append(
+            f"{size:>9} {r['samples']:>12,} {r['import_s']:>9.1f} {r['samples'] / r['import_s']:>11,.0f} "
+            f"{fmt(r['import_mb'], '>8,.0f')} {r['native_s']:>9.1f} {r['import_s'] / r['native_s']:>6.1f} "
+            f"{fmt(r['build_s'], '>8.1f')} {r['incremental_import_s']:>17.1f} {fmt(r['incremental_build_s'], '>7.1f')} "
+            f"{fmt(total, '>8.1f')} {r['bq_full_bytes'] / 1e6:>11,.0f} {r['bq_incremental_bytes'] / 1e6:>11,.1f}")
+    return lines
+
+
+def verdicts(results: list[dict]) -> list[str]:
+    largest, smallest = results[-1], results[0]
+    ratio = largest["import_s"] / largest["native_s"]
+    lines = []
+    if largest["import_mb"] is not None:
+        lines.append(f"peak memory at the largest size ({largest['days']} days) {largest['import_mb']:,.0f} MB "
+                     f"<= {TARGET_PEAK_MB:,.0f} MB: {'met' if largest['import_mb'] <= TARGET_PEAK_MB else 'MISSED'}")
+    lines.append(f"import / DuckDB-native at the largest size {ratio:.1f}x <= {TARGET_RATIO}x: "
+                 f"{'met' if ratio <= TARGET_RATIO else 'MISSED'}")
+    if len(results) > 1 and smallest.get("incremental_total_s") and largest.get("incremental_total_s"):
+        growth = largest["incremental_total_s"] / smallest["incremental_total_s"]
+        lines.append(f"one new day, import + dbt, at {largest['days']} days vs {smallest['days']} days: {growth:.2f}x "
+                     f"<= {TARGET_INCREMENTAL_GROWTH}x: {'met' if growth <= TARGET_INCREMENTAL_GROWTH else 'MISSED'}")
+    else:
+        lines.append("one new day at the largest size vs the smallest: needs two sizes with dbt (BENCH_YEARS=\"1 10\")")
+    for r in results:
+        full, incr = r["bq_full_bytes"], r["bq_incremental_bytes"]
+        lines.append(f"BigQuery, {r['days']} days: a full rebuild of fct_heart_rate_daily reads ~{full / 1e9:,.2f} GB "
+                     f"of raw heart rate (~${full / 2**40 * ON_DEMAND_USD_PER_TIB * 10 * 30:,.2f}/month at 10 builds "
+                     f"a day on demand); incremental ~{incr / 1e6:,.1f} MB if the month filter reaches the partitions "
+                     f"(estimates from table sizes: the emulator cannot measure bytes)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--years", nargs="+", type=float, default=None,
+                        help='sizes in years (default: BENCH_YEARS or "1")')
+    parser.add_argument("--days", nargs="+", type=int, default=None, help="sizes in days instead (e.g. 3 for a check)")
+    parser.add_argument("--no-dbt", action="store_true", help="skip the dbt runs (imports and estimates only)")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    args = parser.parse_args(argv)
+    if args.days:
+        sizes = args.days
+    else:
+        years = args.years or [float(y) for y in os.environ.get("BENCH_YEARS", "1").split()]
+        sizes = [round(y * 365) for y in years]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        root = args.keep or Path(tmp)
+        for days in sorted(sizes):
+            work = root / f"days_{days}"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            r = bench(days, work, with_dbt=not args.no_dbt)
+            print(f"{days} days: {r['samples']:,} heart-rate samples, export {r['export_mb']:,.0f} MB (written in "
+                  f"{r['written_s']:.0f} s); new day {r['new_day_samples']:,} samples", flush=True)
+            results.append(r)
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(report(results)))
+    print("\n".join(verdicts(results)))
+    print(f"(whole processes, {os.cpu_count()} cores; ratio = our import's wall time / DuckDB read_json's)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

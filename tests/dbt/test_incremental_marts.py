@@ -1,0 +1,105 @@
+"""fct_heart_rate_daily is incremental by dlt load id (issue 16): after a new day, and after an old file re-imported
+with changed samples, an incremental build equals a full rebuild, and months no load touched are not recomputed.
+
+One small life (60 days, a sample a minute), one DuckDB warehouse for the module; lookback 0 days, so the
+watermark alone decides (every load of this test is seconds old, a day's lookback would recompute everything).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+
+from pipelines.common.runner import run_source
+from pipelines.fitbit.export import fitbit_export_source
+from sandbox.fitbit_data import generate_health
+from sandbox.fitbit_export import write_export
+from sandbox.life import LifeConfig, SyntheticLife
+from tests.conftest import Warehouse, run_dbt
+
+MART = "fct_heart_rate_daily"
+VARS = "{incremental_lookback_days: 0}"
+NEW_DAY = "Global Export Data/heart_rate-2025-03-01.json"
+OLD_DAY = "Global Export Data/heart_rate-2025-01-10.json"  # 50 days before the newest
+UNTOUCHED = date(2025, 2, 14)  # a February day: no load after the first touches February
+
+
+class Life:
+    def __init__(self, tmp_path_factory):
+        folder = tmp_path_factory.mktemp("incremental")
+        health = generate_health(SyntheticLife(LifeConfig(seed=42, start=date(2025, 1, 1), days=60)),
+                                 heart_rate_interval=60)
+        self.manifest = write_export(health, folder / "export", unread_kinds=False)
+        self.held_back = folder / "held_back.json"
+        shutil.move(self.manifest.file(NEW_DAY), self.held_back)  # the first export ends a day earlier
+        self.warehouse = Warehouse(folder / "warehouse.duckdb")
+        self.env = {"WAREHOUSE_PATH": str(folder / "warehouse.duckdb"), "PIPELINES_DIR": str(folder / "dlt"),
+                    "PIPELINE_DESTINATION": "duckdb", "RUN_LEDGER": "off"}
+
+    def import_export(self) -> None:
+        run_source("fitbit_export", lambda: fitbit_export_source(path=str(self.manifest.path)))
+
+    def rows(self) -> dict[date, tuple]:
+        return {r[0]: r[1:] for r in self.warehouse.query(f"select * from marts.{MART} order by 1")}
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory):
+    life = Life(tmp_path_factory)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in life.env.items():
+            monkeypatch.setenv(name, value)
+        for var in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
+            monkeypatch.delenv(var, raising=False)
+        life.import_export()
+        run_dbt("run", "--select", f"+{MART}", "--vars", VARS)
+        yield life
+
+
+def incremental_then_full(life: Life) -> tuple[dict, dict]:
+    """The mart after an incremental run, with a planted value in an untouched month; then after a full rebuild."""
+    con = duckdb.connect(str(life.warehouse.path))
+    try:
+        con.execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = ?", [UNTOUCHED])
+    finally:
+        con.close()
+    run_dbt("run", "--select", MART, "--vars", VARS)
+    incremental = life.rows()
+    run_dbt("run", "--select", MART, "--vars", VARS, "--full-refresh")
+    return incremental, life.rows()
+
+
+def assert_same_but_untouched(incremental: dict, full: dict) -> None:
+    assert incremental[UNTOUCHED][4] == -1, "a month no load touched was recomputed: the build was not incremental"
+    assert full[UNTOUCHED][4] > 0
+    assert {d: r for d, r in incremental.items() if d != UNTOUCHED} == {d: r for d, r in full.items()
+                                                                        if d != UNTOUCHED}
+
+
+def test_a_new_day_reaches_the_mart_incrementally(life):
+    before = life.rows()
+    assert date(2025, 3, 2) not in before or before[date(2025, 3, 2)][4] == 0
+    shutil.copy(life.held_back, life.manifest.file(NEW_DAY))  # the next cumulative export holds one more day
+    life.import_export()
+    incremental, full = incremental_then_full(life)
+    assert_same_but_untouched(incremental, full)
+    assert incremental[date(2025, 3, 1)][4] > before.get(date(2025, 3, 1), (0,) * 5)[4], "the new day's samples"
+
+
+def test_a_reimported_old_file_reaches_the_mart_by_load_id_not_event_date(life):
+    before = life.rows()
+    path = life.manifest.file(OLD_DAY)
+    samples = json.loads(path.read_text())
+    for sample in samples[:120]:
+        sample["value"]["bpm"] = 185  # a hard workout added to a day 50 days old
+    path.write_text(json.dumps(samples))
+    life.import_export()
+    incremental, full = incremental_then_full(life)
+    assert_same_but_untouched(incremental, full)
+    changed = {d for d in full if full[d] != before.get(d) and d != UNTOUCHED}
+    assert changed and all(d.month == 1 for d in changed), changed
+    assert max(incremental[d][3] for d in changed) == 185  # max_bpm

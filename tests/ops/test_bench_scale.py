@@ -1,0 +1,39 @@
+"""`make bench-scale` at a small size (3 days): the same code path as the 1/5/10-year runs (export written with its
+last day held back, our import and DuckDB's read_json each in a process of their own, then the next cumulative
+export imported incrementally), without the dbt runs (tests/dbt/test_incremental_marts.py covers those)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from scripts import bench_scale
+
+
+@pytest.mark.slow  # subprocess pipelines
+def test_bench_scale_small_size_prints_every_figure_and_verdict(capsys, tmp_path):
+    assert bench_scale.main(["--days", "3", "--no-dbt", "--keep", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    headline = re.search(r"3 days: ([\d,]+) heart-rate samples.*new day ([\d,]+) samples", out)
+    assert headline, out
+    samples, new_day = (int(g.replace(",", "")) for g in headline.groups())
+    assert samples > 0 and new_day > 0
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("3 d "))
+    # '3', 'd', samples, import s, samples/s, peak MB, native s, ratio, build s, +1 day import s, dbt s, total s, BQ
+    assert int(row[2].replace(",", "")) == samples, "the row counts what the import loaded before the new day"
+    import_s, native_s, ratio = float(row[3]), float(row[6]), float(row[7])
+    assert import_s > 0 and native_s > 0 and abs(ratio - import_s / native_s) <= 0.1 + 0.1 * ratio
+    assert row[8] == "n/a" and float(row[9]) > 0  # no dbt; the incremental import was timed
+    assert "import / DuckDB-native at the largest size" in out and ("met" in out or "MISSED" in out)
+    assert "BigQuery, 3 days: a full rebuild" in out
+    # the imported warehouse holds both exports' samples, the new day's once
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "days_3" / "warehouse.duckdb"), read_only=True)
+    try:
+        loaded, loads = con.execute("select count(*), count(distinct _dlt_load_id) "
+                                    "from raw.fitbit_export__heart_rate").fetchone()
+    finally:
+        con.close()
+    assert (loaded, loads) == (samples + new_day, 2)
