@@ -14,6 +14,7 @@ whatever differs, so a stale seed costs a full parse, never a wrong manifest.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -31,9 +32,9 @@ def _worker() -> str:
 
 
 def _link_root() -> Path:
-    """Stable across sessions (so a warm state from the last run still matches), distinct per checkout and worker."""
-    tag = hashlib.sha1(str(REPO).encode()).hexdigest()[:8]
-    return Path(tempfile.gettempdir()) / f"personal-data-dbt-{tag}-{_worker()}"
+    """Constant for the life of this process (a worker), distinct per process: two sessions at once never swap
+    each other's link. A new session therefore parses once per worker, then partially."""
+    return Path(tempfile.gettempdir()) / f"personal-data-dbt-{os.getpid()}"
 
 
 def _seed_dir() -> Path:
@@ -53,7 +54,9 @@ def _linked_warehouse(path: str) -> str:
     """`path` as seen through this worker's link: `<link>/warehouse/<file name>` -> the file's own folder."""
     real = Path(path).resolve()
     root = _link_root()
-    root.mkdir(parents=True, exist_ok=True)
+    if not root.exists():
+        root.mkdir(parents=True)
+        atexit.register(shutil.rmtree, root, True)  # only the link lives there, never data
     link, tmp = root / "warehouse", root / f"warehouse.{os.getpid()}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
@@ -66,6 +69,9 @@ def _linked_warehouse(path: str) -> str:
 def warm_dbt(args: Sequence[str], env: Mapping[str, str]) -> Iterator[dict[str, str]]:
     """The environment to run `dbt *args` in, with the stable warehouse path and a seeded parse state."""
     env = dict(env)
+    if env.get("PYTEST_DBT_COLD"):  # every call parses from scratch, as dbt does on its own (for comparisons)
+        yield env
+        return
     if env.get("WAREHOUSE_PATH"):
         env["WAREHOUSE_PATH"] = _linked_warehouse(env["WAREHOUSE_PATH"])
     target = Path(_option(args, "--target-path") or env.get("DBT_TARGET_PATH") or REPO / "dbt" / "target")
