@@ -205,7 +205,9 @@ def test_no_planted_secret_reaches_output_ledger_traces_or_files(sandboxes, key_
         if r["returncode"] != 1 or len(failed) != 1:
             wrong.append(f"{label}: rc {r['returncode']}, not one FAILED line:\n{r['stderr'][-2000:]}")
         elif r["spec"]["failure"] == "bad_header":
+            # a token store checks what it read before any request: it names the store and the token instead
             setting = ("sources.notion.api_token has" if r["spec"]["source"] == "notion"
+                       else "access_token has" if "TokenStore(" in failed[0]
                        else "the Authorization header of the request GET")
             if not (setting in failed[0] and "has a trailing newline" in failed[0]):
                 wrong.append(f"{label}: {failed[0]}")
