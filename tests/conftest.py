@@ -45,6 +45,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def one_process_of_secrets(monkeypatch):
+    """Each test starts with the secrets registry of a fresh process, as every real run has: a worker that kept
+    every test's secrets redacted each line against thousands of them (and recompiled that pattern per run)."""
+    from pipelines.common import redaction
+
+    monkeypatch.setattr(redaction, "_registry", redaction._Registry())
+
+
 @pytest.fixture
 def sandbox_server():
     """A fresh sandbox per test (generation takes ~50 ms), so tests may edit, trash and rename freely."""

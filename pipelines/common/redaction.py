@@ -50,8 +50,9 @@ class _Registry:
         self.lock = threading.RLock()
         self.values: dict[str, str | None] = {}  # secret value -> where it came from (config key or env name)
         self.forms: set[str] = set()
-        self.pattern: re.Pattern[str] | None = None
-        self.bytes_pattern: re.Pattern[bytes] | None = None
+        self._pattern: re.Pattern[str] | None = None
+        self._bytes_pattern: re.Pattern[bytes] | None = None
+        self._stale: set[type] = set()  # pattern kinds (str, bytes) compiled before the last forms were added
         self._env_seen: frozenset[tuple[str, str]] = frozenset()
 
     def add(self, value: str, name: str | None, override: bool = False) -> bool:
@@ -73,14 +74,27 @@ class _Registry:
                             new |= _b64_forms(f"{a}:{b}")
             if new:
                 self.forms |= new
-                self._compile()
+                self._stale = {str, bytes}
             return True
 
-    def _compile(self) -> None:
-        ordered = sorted(self.forms, key=len, reverse=True)
-        self.pattern = re.compile("|".join(re.escape(f) for f in ordered))
-        encoded = sorted({f.encode("utf-8") for f in ordered}, key=len, reverse=True)
-        self.bytes_pattern = re.compile(b"|".join(re.escape(f) for f in encoded))
+    # Compiled when first needed after a change, not on every add: a run registers its secrets (dozens of forms
+    # each) one by one, and compiling the alternation each time cost seconds per run once a process held many.
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        with self.lock:
+            if str in self._stale:
+                self._pattern = re.compile("|".join(re.escape(f) for f in sorted(self.forms, key=len, reverse=True)))
+                self._stale.discard(str)
+            return self._pattern
+
+    @property
+    def bytes_pattern(self) -> re.Pattern[bytes] | None:
+        with self.lock:
+            if bytes in self._stale:
+                encoded = sorted({f.encode("utf-8") for f in self.forms}, key=len, reverse=True)
+                self._bytes_pattern = re.compile(b"|".join(re.escape(f) for f in encoded))
+                self._stale.discard(bytes)
+            return self._bytes_pattern
 
 
 _registry = _Registry()
