@@ -54,10 +54,21 @@ def one_process_of_secrets(monkeypatch):
     monkeypatch.setattr(redaction, "_registry", redaction._Registry())
 
 
+# behaviour, not volume: two quarters reach every case of the pipeline tests (90-day windows, result caps, a
+# quarter boundary, monthly and weekly databases) at a sixth of a year's requests and rows
+SHORT_LIFE = LifeConfig(seed=42, start=date(2025, 1, 1), days=181)
+
+
 @pytest.fixture
-def sandbox_server():
+def sandbox_life() -> LifeConfig:
+    """The synthetic life `sandbox_server` serves; a test module overrides it (e.g. with SHORT_LIFE)."""
+    return TEST_LIFE
+
+
+@pytest.fixture
+def sandbox_server(sandbox_life):
     """A fresh sandbox per test (generation takes ~50 ms), so tests may edit, trash and rename freely."""
-    with SandboxServer(SandboxConfig(life=TEST_LIFE)) as server:
+    with SandboxServer(SandboxConfig(life=sandbox_life)) as server:
         yield server
 
 

@@ -16,10 +16,16 @@ from pipelines.common.incremental_window import iso_ms
 from pipelines.common.runner import run_source
 from pipelines.hubspot import hubspot_source
 from sandbox.hubspot_data import ENGAGEMENT_TYPES, OBJECT_TYPES
-from tests.conftest import REPO, Warehouse, run_dbt
+from tests.conftest import REPO, SHORT_LIFE, Warehouse, run_dbt
 
 CONTACTS, COMPANIES, ENGAGEMENTS = "raw.hubspot__contacts", "raw.hubspot__companies", "raw.hubspot__engagements"
 
+
+
+@pytest.fixture
+def sandbox_life():
+    """Half a year: the behaviour under test needs no more (the year-long loads run in tests/dbt and the demo)."""
+    return SHORT_LIFE
 
 def load():
     return run_source("hubspot", hubspot_source)
