@@ -37,11 +37,18 @@ def pytest_configure(config):
 SLOW_FOLDERS = ("dbt", "destinations", "dashboard", "reliability")
 
 
+# files elsewhere whose tests each run a pipeline end to end (seconds per test, minutes per file)
+SLOW_FILES = ("pipelines/test_notion.py", "pipelines/test_hubspot.py", "pipelines/test_hubspot_paging.py",
+              "pipelines/test_fitbit.py", "pipelines/test_fitbit_export.py", "pipelines/test_fitbit_export_activity.py",
+              "ops/test_run_ledger.py", "ops/test_secrets.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """`make check` runs `-m "not slow"`: the folders above are slow as a whole; elsewhere tests mark themselves."""
+    """`make check` runs `-m "not slow"`: the folders and files above are slow as a whole; elsewhere tests mark
+    themselves."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
-        if parts and parts[0] in SLOW_FOLDERS:
+        if parts and (parts[0] in SLOW_FOLDERS or "/".join(parts) in SLOW_FILES):
             item.add_marker(pytest.mark.slow)
 
 
