@@ -21,15 +21,7 @@ unioned as (
 -- sessions a better-ranked source also recorded (overlapping intervals)
 superseded as (
 
-    select distinct
-        worse.source_system,
-        worse.exercise_id
-    from unioned as worse
-    inner join unioned as better
-        on
-            worse.source_rank > better.source_rank
-            and worse.end_at_utc > better.start_at_utc
-            and worse.start_at_utc < better.end_at_utc
+    {{ overlapped_by_better_source('unioned', 'exercise_id') }}
 
 ),
 
