@@ -23,7 +23,10 @@ def test_bench_scale_small_size_prints_every_figure_and_verdict(capsys, tmp_path
     # '3', 'd', samples, import s, samples/s, peak MB, native s, ratio, build s, +1 day import s, dbt s, total s, BQ
     assert int(row[2].replace(",", "")) == samples, "the row counts what the import loaded before the new day"
     import_s, native_s, ratio = float(row[3]), float(row[6]), float(row[7])
-    assert import_s > 0 and native_s > 0 and abs(ratio - import_s / native_s) <= 0.1 + 0.1 * ratio
+    # the row prints seconds to 0.1 and the ratio from the unrounded figures: it must lie within what the printed
+    # seconds allow (a 0.3 s native read may be 0.25 s, so 5.0 / 0.3 can print as 14.3 or as 20)
+    assert import_s > 0 and native_s > 0
+    assert (import_s - 0.05) / (native_s + 0.05) - 0.05 <= ratio <= (import_s + 0.05) / max(native_s - 0.05, 0.01) + 0.05
     assert row[8] == "n/a" and float(row[9]) > 0  # no dbt; the incremental import was timed
     assert "import / DuckDB-native at the largest size" in out and ("met" in out or "MISSED" in out)
     assert "BigQuery, 3 days: a full rebuild" in out
