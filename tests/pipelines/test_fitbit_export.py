@@ -104,6 +104,16 @@ def test_cli_names_a_missing_export_in_one_line(warehouse, tmp_path, capsys):
     assert len(err) == 1 and "Fitbit export not found" in err[0]
 
 
+
+def test_an_unset_path_is_named_as_unset_not_read_from_the_shell_path(warehouse, capsys, monkeypatch):
+    """dlt answers an unset sources.fitbit_export.path with the environment's PATH (its bare-key fallback): the
+    import used to scan every bin folder and fail with a list of 1,400 programs."""
+    monkeypatch.delenv("SOURCES__FITBIT_EXPORT__PATH", raising=False)
+    assert main([]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no Fitbit export given" in err[0] and "[sources.fitbit_export]" in err[0]
+    assert "/bin" not in err[0]
+
 def test_full_refresh_reads_every_file_again_without_duplicates(warehouse, fitbit_export, capsys):
     assert main(["--path", str(fitbit_export.path)]) == 0
     assert main([f"--path={fitbit_export.path}", "--full-refresh"]) == 0

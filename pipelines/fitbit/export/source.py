@@ -285,6 +285,11 @@ def fitbit_export_source(path: str = dlt.config.value, timezone: str | None = No
                          json_intraday_stamps: str = "utc", batch_files: int = 31, full_refresh: bool = False):
     """Every recognised file of the export at `path` (several paths separated by os.pathsep); files whose hash is
     already recorded as imported are skipped (all are read again on a full refresh)."""
+    if path == os.environ.get("PATH"):
+        # dlt falls back from sources.fitbit_export.path to a bare `path` key, which the environment answers
+        # with the shell's $PATH: that is "not configured", not an export spread over the bin folders
+        raise SourceError("no Fitbit export given: pass --path <Takeout zip, tgz or folder>, or set path under "
+                          "[sources.fitbit_export] in .dlt/secrets.toml (or SOURCES__FITBIT_EXPORT__PATH)")
     pipeline = dlt.current.pipeline()
     forget_legacy_tables(pipeline, SOURCE, log_prefix=LOG)
     run = ExportRun(path, timezone, weight_unit, json_intraday_stamps,
