@@ -157,3 +157,4 @@ from tests.fixtures.google_health import *  # noqa: E402,F401,F403
 from tests.fixtures.hubspot import *  # noqa: E402,F401,F403
 from tests.fixtures.ops_warehouse import ops_warehouse_built  # noqa: E402,F401
 from tests.fixtures.postgres import *  # noqa: E402,F401,F403
+from tests.fixtures.reference_warehouse import reference_warehouse  # noqa: E402,F401

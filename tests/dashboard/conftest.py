@@ -13,7 +13,7 @@ from pipelines.common.runner import run_source
 from pipelines.notion import notion_source
 from sandbox.app import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.conftest import TEST_LIFE, built_once, run_dbt
+from tests.conftest import TEST_LIFE, run_dbt
 
 
 @contextmanager
@@ -43,18 +43,7 @@ def notion_only_warehouse(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def full_warehouse(tmp_path_factory) -> Path:
-    """Every source loaded the way `make demo` loads it (same function), then the whole dbt project built; built
-    once per session and shared by the workers (the pages only read it)."""
-    from scripts.demo import load_all_sources
-
-    def build(tmp: Path) -> None:
-        # a heart-rate sample every ~5 minutes keeps the build quick; the page code does not care about density
-        with scoped_env(), SandboxServer(SandboxConfig(life=TEST_LIFE, fitbit_heart_rate_interval=300)) as server:
-            os.environ.update({"WAREHOUSE_PATH": str(tmp / "warehouse.duckdb"), "PIPELINES_DIR": str(tmp / "state"),
-                               "PIPELINE_DESTINATION": "duckdb"})
-            load_all_sources(server, tmp)
-            run_dbt("build", "--vars", "{data_origin: synthetic sandbox}", "--target-path", str(tmp / "dbt"),
-                    "--log-path", str(tmp / "dbt" / "logs"))
-
-    return built_once(tmp_path_factory, "dashboard-full-warehouse", build) / "warehouse.duckdb"
+def full_warehouse(reference_warehouse) -> Path:
+    """Every source loaded the way `make demo` loads it (same function), then the whole dbt project built: the
+    suite's reference warehouse (tests/fixtures/reference_warehouse.py), which the pages only read."""
+    return reference_warehouse.path

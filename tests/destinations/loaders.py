@@ -8,15 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from pipelines.common.runner import RunReport, run_source
-from sandbox.app import SandboxConfig
 from sandbox.fitbit_export import write_export
 from sandbox.server import SandboxServer
-from tests.conftest import TEST_LIFE
+from tests.fixtures.reference_warehouse import API_DAYS, reference_sandbox
 
-# a heart-rate sample every ~5 minutes (~100 k a year, not 7.5 M): the destinations' speed is not under test
-HEART_RATE_INTERVAL = 300
-# like the demo: the year from the data export, the last 30 days from the Web API (one run stays in its hourly budget)
-FITBIT_API_DAYS = 30
+# the suite's reference warehouse's sandbox year, sparse heart rate and API days: what every destination loads
+FITBIT_API_DAYS = API_DAYS
 
 
 @dataclass(frozen=True)
@@ -34,8 +31,8 @@ class SourceLoader:
 
 
 def destination_sandbox() -> SandboxServer:
-    """The fixed test year, with sparse heart rate; not started."""
-    return SandboxServer(SandboxConfig(life=TEST_LIFE, fitbit_heart_rate_interval=HEART_RATE_INTERVAL))
+    """The fixed test year, with sparse heart rate; not started. The reference warehouse's sandbox: the same data."""
+    return reference_sandbox()
 
 
 def pipeline_env(sandbox: SandboxServer, workdir: Path) -> dict[str, str]:

@@ -107,12 +107,13 @@ def parse_selection(target_path: Path, dbt_sources: set[str]) -> list[str]:
     return buildable_nodes(manifest, source_tables(manifest, dbt_sources))
 
 
-def dbt_build(target: str, target_path: Path, selected: list[str]) -> dict:
+def dbt_build(target: str, target_path: Path, selected: list[str], dbt_vars: str | None = None) -> dict:
     """`dbt build` of the selected nodes on `target` (fails the test on any failing model or test); its manifest.
 
-    A private target/log path: other dbt runs (people, other tests) share dbt/target.
+    A private target/log path: other dbt runs (people, other tests) share dbt/target. `dbt_vars` as the
+    reference warehouse was built with (tests/fixtures/reference_warehouse.py), so warehouse_info compares.
     """
-    run_dbt("build", "--select", *selected, "--indirect-selection", "cautious",
+    run_dbt("build", "--select", *selected, "--indirect-selection", "cautious", *(("--vars", dbt_vars) if dbt_vars else ()),
             "--target-path", str(target_path), "--log-path", str(target_path / "logs"), target=target)
     return load_manifest(target_path)
 

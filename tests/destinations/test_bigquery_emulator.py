@@ -29,6 +29,7 @@ from tests.destinations.marts import (
     unit_tests_run,
 )
 from tests.fixtures import bigquery as bigquery_fixtures
+from tests.fixtures.reference_warehouse import DBT_VARS
 
 CONTACTS = "raw.hubspot__contacts"
 PAGES = "raw.notion__habit_pages"
@@ -52,7 +53,7 @@ def edit_in_the_sandbox(sandbox) -> tuple[str, str]:
 # dlt asks google-cloud-bigquery for a Storage API client when it reads results; not installed, and the
 # emulator's REST answers are what the test should read anyway
 @pytest.mark.filterwarnings("ignore:Cannot create BigQuery Storage client")
-def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sandbox, warehouse, bigquery_env,
+def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sandbox, reference_warehouse, bigquery_env,
                                                                    monkeypatch, tmp_path):
     emulator = bigquery_env
 
@@ -62,20 +63,17 @@ def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sand
     def raw_counts() -> dict[str, int]:
         return {t: scalar(f"select count(*) from {t}") for t in (CONTACTS, PAGES, PAGE_PROPERTIES)}
 
-    def load_into(destination: str) -> dict:
-        monkeypatch.setenv("PIPELINE_DESTINATION", destination)
-        monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / f"dlt_{destination}"))
-        return load_all(pipelines_sandbox, tmp_path)
-
     dbt_sources = DBT_SOURCES | {LEDGER_SOURCE}  # the ops marts over each destination's own run ledger too
     selected = parse_selection(tmp_path / "parse", dbt_sources)
     assert {"pipeline_health", "fct_pipeline_runs", "data_recency"} <= set(selected)
 
-    # BigQuery and DuckDB (the reference) each load every source, then again after an edit in the sandbox:
-    # the same data, and the same runs in each destination's ledger
-    duck_first = load_into("duckdb")
+    # BigQuery loads every source, then again after an edit in the sandbox; DuckDB's first load is the suite's
+    # reference warehouse (the same sandbox year, the same load function), and a copy of it with its dlt state
+    # takes the second load after the same edit: the same data, and the same runs in each destination's ledger
+    monkeypatch.setenv("PIPELINE_DESTINATION", "bigquery")
+    monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_bigquery"))
     started = time.monotonic()
-    bq_reports = load_into("bigquery")
+    bq_reports = load_all(pipelines_sandbox, tmp_path)
     load_seconds = time.monotonic() - started
     for pipeline, report in bq_reports.items():
         assert report.rows, f"{pipeline} loaded nothing into BigQuery"
@@ -92,18 +90,23 @@ def test_bigquery_loads_merge_in_place_and_build_the_duckdb_marts(pipelines_sand
                   f"where page_id = '{page_id}' and property_name = 'Sleep hours'") == "11.5"
 
     started = time.monotonic()
-    bq = BuiltMarts("bigquery", dbt_build("emulator", tmp_path / "dbt_bigquery", selected),
+    bq = BuiltMarts("bigquery", dbt_build("emulator", tmp_path / "dbt_bigquery", selected, DBT_VARS),
                     lambda relation: emulator.query(f"select * from `{relation}`"))
     dbt_seconds = time.monotonic() - started
     assert unit_tests_run(tmp_path / "dbt_bigquery"), "dbt build on BigQuery ran no unit tests"
 
-    # DuckDB: the reference, its second load after the same edit
-    duck_second = load_into("duckdb")
-    for duck_reports, bq_loads in ((duck_first, bq_reports), (duck_second, second)):
+    # DuckDB: the reference's copy, its second load after the same edit
+    duck_path, duck_state = reference_warehouse.copy_to(tmp_path / "duckdb")
+    monkeypatch.setenv("PIPELINE_DESTINATION", "duckdb")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(duck_path))
+    monkeypatch.setenv("PIPELINES_DIR", str(duck_state))
+    duck_second = {pipeline: report.rows for pipeline, report in load_all(pipelines_sandbox, tmp_path).items()}
+    for duck_rows, bq_loads in ((reference_warehouse.rows(), bq_reports), (duck_second, second)):
         for pipeline, report in bq_loads.items():
-            assert report.rows == duck_reports[pipeline].rows, f"{pipeline} raw row counts differ"
+            assert report.rows == duck_rows[pipeline], f"{pipeline} raw row counts differ"
             assert report.run_id, f"{pipeline}'s run was not written to the ledger in BigQuery"
-    duck = BuiltMarts("duckdb", dbt_build("dev", tmp_path / "dbt_duckdb", selected), partial(duckdb_table, warehouse.path))
+    duck = BuiltMarts("duckdb", dbt_build("dev", tmp_path / "dbt_duckdb", selected, DBT_VARS),
+                      partial(duckdb_table, duck_path))
 
     counts, diffs = compare_marts(selected, dbt_sources, duck, bq)
     assert counts["fct_pipeline_runs"] == (2 * len(LOADERS), 2 * len(LOADERS))  # two loads, in each ledger
