@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
+import pytest
 
 from pipelines.common.runner import run_source
 from pipelines.fitbit.export import fitbit_export_source, readers
+
+pytestmark = pytest.mark.slow  # each test runs the import end to end (tests/conftest.py: SLOW_FILES)
 
 TABLES = ("fitbit_export__steps", "fitbit_export__calories", "fitbit_export__heart_rate")
 
