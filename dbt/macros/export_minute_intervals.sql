@@ -1,7 +1,9 @@
 {#- A Takeout export's per-minute interval table (steps, calories: `value` is its one numeric column, cast to
-    `value_type`) as a staging model: one row per minute, where a minute held by two files (month files that
-    overlap their neighbours, JSON and CSV twins) counts once, the later file name first; lineage columns for
-    int_health__* (source_rank 2). -#}
+    `value_type`) as a staging model: one row per minute of one recorder per local day. A recorder's minute
+    held by two files (month files that overlap their neighbours, JSON and CSV twins) counts once, the later
+    file name first; then only the rows of the day's top recorder (largest daily total: a watch and a phone
+    record the same walk, macros/top_recorder_of_day.sql) are kept. Lineage columns for int_health__*
+    (source_rank 2). -#}
 {% macro export_minute_intervals(table_name, value, value_type) -%}
 with
 
@@ -14,8 +16,9 @@ source as (
         'utc_offset_minutes': dbt.type_bigint(),
         'activity_date': 'date',
         value: value_type,
+        'data_source': dbt.type_string(),
         'source_file': dbt.type_string(),
-    }) }}
+    }, added_later=['data_source']) }}
 
 ),
 
@@ -23,8 +26,21 @@ ranked as (
 
     select
         *,
-        row_number() over (partition by start_at_utc order by source_file desc) as file_rank
+        row_number() over (partition by start_at_utc, data_source order by source_file desc) as file_rank
     from source
+
+),
+
+deduplicated as (
+
+    select * from ranked
+    where file_rank = 1
+
+),
+
+day_recorder as (
+
+    {{ top_recorder_of_day('deduplicated', 'activity_date', 'sum(' ~ value ~ ')') }}
 
 ),
 
@@ -42,12 +58,12 @@ renamed as (
         cast({{ value }} as {{ value_type }}) as {{ value }},
 
         -- lineage
+        data_source,
         source_file,
         cast('takeout_export' as {{ dbt.type_string() }}) as source_system,
         2 as source_rank
 
-    from ranked
-    where file_rank = 1
+    from day_recorder
 
 )
 

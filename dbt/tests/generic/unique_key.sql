@@ -2,15 +2,22 @@
     pipeline merges on, or the natural key an append table owns, must be there once (a crash that leaves a
     key twice shows here). Ours because dbt packages (dbt_utils' unique_combination_of_columns) are out of
     reach. `optional: true` for a raw table that exists only once its pipeline wrote it (a source's rejected
-    records, an export without that file type): an absent table holds no duplicates and passes. -#}
-{% test unique_key(model, columns, optional=false) %}
-    {%- set key = columns if columns is string else columns | join(', ') -%}
+    records, an export without that file type): an absent table holds no duplicates and passes.
+    `added_later` names key columns a newer pipeline version added: a table an older version loaded lacks
+    them until a new file loads into it, and its key is then the other columns. -#}
+{% test unique_key(model, columns, optional=false, added_later=[]) %}
+    {%- set columns = [columns] if columns is string else columns -%}
     {%- set exists = true -%}
     {%- if optional and execute -%}
         {%- set exists = adapter.get_relation(
             database=model.database, schema=model.schema, identifier=model.identifier
         ) is not none -%}
     {%- endif -%}
+    {%- if exists and added_later and execute -%}
+        {%- set present = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
+        {%- set columns = columns | reject('in', added_later | reject('in', present) | list) | list -%}
+    {%- endif -%}
+    {%- set key = columns | join(', ') -%}
     {%- if exists %}
     select
         {{ key }},

@@ -34,10 +34,11 @@ LOCAL_TS = pa.timestamp("us")
 _LINEAGE = [("source_file", pa.string()), ("file_hash", pa.string())]
 SCHEMAS: dict[str, pa.Schema] = {
     "heart_rate": pa.schema([("sample_at_utc", UTC_TS), ("sample_at_local", LOCAL_TS), ("utc_offset_minutes", pa.int16()),
-                             ("sample_date", pa.date32()), ("bpm", pa.int16()), ("confidence", pa.int8()), *_LINEAGE]),
+                             ("sample_date", pa.date32()), ("bpm", pa.int16()), ("confidence", pa.int8()), ("data_source", pa.string()),
+                             *_LINEAGE]),
     "steps": pa.schema([("start_at_utc", UTC_TS), ("end_at_utc", UTC_TS), ("start_at_local", LOCAL_TS),
                         ("utc_offset_minutes", pa.int16()), ("activity_date", pa.date32()), ("steps", pa.int32()),
-                        *_LINEAGE]),
+                        ("data_source", pa.string()), *_LINEAGE]),
     "sleep": pa.schema([("sleep_id", pa.string()), ("log_id", pa.int64()), ("start_at_utc", UTC_TS),
                         ("end_at_utc", UTC_TS), ("start_at_local", LOCAL_TS), ("end_at_local", LOCAL_TS),
                         ("utc_offset_minutes", pa.int16()), ("sleep_date", pa.date32()), ("sleep_type", pa.string()),
@@ -68,7 +69,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     # energy burned per minute (kcal, BMR included), both layouts
     "calories": pa.schema([("start_at_utc", UTC_TS), ("end_at_utc", UTC_TS), ("start_at_local", LOCAL_TS),
                            ("utc_offset_minutes", pa.int16()), ("activity_date", pa.date32()),
-                           ("calories_kcal", pa.float64()), *_LINEAGE]),
+                           ("calories_kcal", pa.float64()), ("data_source", pa.string()), *_LINEAGE]),
     # JSON: a day's total per level (start_at_* null: the file holds local dates); CSV: one row per active minute
     "active_minutes": pa.schema([("activity_date", pa.date32()), ("level", pa.string()), ("minutes", pa.int32()),
                                  ("start_at_utc", UTC_TS), ("start_at_local", LOCAL_TS),
@@ -169,9 +170,9 @@ def _read_group(con, kind, layout, files, paths, ctx, result) -> list[pa.Table]:
 
 
 def _scan(con, kind: str, layout: str, paths: list[str], strict: bool) -> pa.Table:
-    """Raw columns: stamp (timestamp), value (double), confidence, file (the position of the row's file in
-    `paths`, from 0: a small integer, not a string per sample), and the text of each record when not strict (to
-    reject bad records with their payload)."""
+    """Raw columns: stamp (timestamp), value (double), confidence, data_source (the CSV layout's recorder, null in
+    the JSON layout), file (the position of the row's file in `paths`, from 0: a small integer, not a string per
+    sample), and the text of each record when not strict (to reject bad records with their payload)."""
     listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
     file_id = f"cast(list_position({listing}, filename) - 1 as integer) as file"
     if layout == "json":
@@ -181,7 +182,7 @@ def _scan(con, kind: str, layout: str, paths: list[str], strict: bool) -> pa.Tab
             columns = f"{{'dateTime': 'TIMESTAMP', 'value': '{value}'}}"
             fields = ('"value".bpm as value, "value".confidence as confidence' if kind == "heart_rate"
                       else 'cast("value" as double) as value, null::integer as confidence')
-            sql = f"""select "dateTime" as stamp, {fields}, {file_id}
+            sql = f"""select "dateTime" as stamp, {fields}, null::varchar as data_source, {file_id}
                       from read_json({listing}, format = 'array', columns = {columns},
                                      timestampformat = '{JSON_TS}', filename = true)"""
         else:
@@ -190,7 +191,7 @@ def _scan(con, kind: str, layout: str, paths: list[str], strict: bool) -> pa.Tab
             confidence = ("try_cast(json_extract_string(\"value\", '$.confidence') as integer)"
                           if kind == "heart_rate" else "null::integer")
             sql = f"""select try_strptime("dateTime", '{JSON_TS}') as stamp, {value} as value,
-                             {confidence} as confidence, {file_id},
+                             {confidence} as confidence, null::varchar as data_source, {file_id},
                              "dateTime" as stamp_text, cast("value" as varchar) as value_text
                       from read_json({listing}, format = 'array',
                                      columns = {{'dateTime': 'VARCHAR', 'value': 'JSON'}}, filename = true)"""
@@ -200,10 +201,13 @@ def _scan(con, kind: str, layout: str, paths: list[str], strict: bool) -> pa.Tab
         text = ', "timestamp" as stamp_text, ' + column + " as value_text" if not strict else ""
         cast = "cast" if strict else "try_cast"
         stamp = (f"strptime(\"timestamp\", {formats})" if strict else f"try_strptime(\"timestamp\", {formats})")
+        # `data source` names the recorder (a watch, the phone): several can interleave in one file. Older
+        # headers lack the column: the empty union adds it as null
         sql = f"""select {stamp} as stamp, {cast}({column} as double) as value, null::integer as confidence,
-                         {file_id}{text}
-                  from read_csv({listing}, header = true, all_varchar = true, filename = true,
-                                union_by_name = true, normalize_names = true)"""
+                         nullif(trim(data_source), '') as data_source, {file_id}{text}
+                  from (select * from read_csv({listing}, header = true, all_varchar = true, filename = true,
+                                               union_by_name = true, normalize_names = true)
+                        union all by name select null::varchar as data_source where false)"""
     return con.sql(sql).to_arrow_table()
 
 
@@ -259,6 +263,8 @@ def _shape(kind, layout, raw: pa.Table, files, ctx, result) -> pa.Table:
                                                                               pa.string()))}
     day = pc.cast(local, pa.date32())
     rounded = np.rint(values)
+    recorder = (raw["data_source"].combine_chunks().filter(pa.array(keep)) if raw.num_rows
+                else pa.array([], pa.string())).cast(pa.string()).dictionary_encode()
     if kind == "heart_rate":
         confidence = raw["confidence"].combine_chunks().filter(pa.array(keep)) if raw.num_rows \
             else pa.array([], pa.int32())
@@ -273,7 +279,7 @@ def _shape(kind, layout, raw: pa.Table, files, ctx, result) -> pa.Table:
             columns["calories_kcal"] = pa.array(values.astype(np.float64))
         else:
             columns["steps"] = pa.array(rounded.astype(np.int32))
-    return pa.table({**columns, **lineage})
+    return pa.table({**columns, "data_source": recorder, **lineage})
 
 
 # ------------------------------------------------------------------------------------------ active minutes --

@@ -1,5 +1,7 @@
--- one row per sample instant: the same sample can sit in two files (a JSON day file beside its CSV twin
--- where the CSV layout's coverage begins); the later file name wins (the CSV folder sorts after the JSON one)
+-- one row per sample instant of one recorder per local day: the same sample can sit in two files (a JSON day
+-- file beside its CSV twin where the CSV layout's coverage begins); the later file name wins (the CSV folder
+-- sorts after the JSON one). A day keeps the recorder with the most samples (macros/top_recorder_of_day.sql):
+-- two devices' samples would blend into one day's average and count its minutes and samples twice
 with
 
 source as (
@@ -11,8 +13,9 @@ source as (
         'sample_date': 'date',
         'bpm': dbt.type_bigint(),
         'confidence': dbt.type_bigint(),
+        'data_source': dbt.type_string(),
         'source_file': dbt.type_string(),
-    }) }}
+    }, added_later=['data_source']) }}
 
 ),
 
@@ -20,8 +23,21 @@ ranked as (
 
     select
         *,
-        row_number() over (partition by sample_at_utc order by source_file desc) as file_rank
+        row_number() over (partition by sample_at_utc, data_source order by source_file desc) as file_rank
     from source
+
+),
+
+deduplicated as (
+
+    select * from ranked
+    where file_rank = 1
+
+),
+
+day_recorder as (
+
+    {{ top_recorder_of_day('deduplicated', 'sample_date', 'count(*)') }}
 
 ),
 
@@ -39,12 +55,12 @@ renamed as (
         cast(confidence as {{ dbt.type_int() }}) as confidence,
 
         -- lineage
+        data_source,
         source_file,
         cast('takeout_export' as {{ dbt.type_string() }}) as source_system,
         2 as source_rank
 
-    from ranked
-    where file_rank = 1
+    from day_recorder
 
 )
 
