@@ -105,13 +105,3 @@ def test_postgres_builds_the_same_days(postgres_env, monkeypatch, tmp_path, duck
         assert query(HEART_RATE) == [(JULY_14, 72, 76.5, 81, 4)]
     finally:
         con.close()
-
-
-def test_bigquery_builds_the_same_days(bigquery_env, monkeypatch, tmp_path, duckdb_marts):
-    """The BigQuery emulator (shared/bigquery-emulator.md): the recorder choice is BigQuery SQL too."""
-    monkeypatch.setenv("PIPELINE_DESTINATION", "bigquery")
-    monkeypatch.setenv("PIPELINES_DIR", str(tmp_path / "dlt_bigquery"))
-    import_and_build(tmp_path, monkeypatch, "emulator")
-    daily = [tuple(row) for row in bigquery_env.query(DAILY.replace("marts.", "emulator_marts."))[1]]
-    assert daily == duckdb_marts.query(DAILY)
-    assert (JULY_14, 395, 6.5) in daily
