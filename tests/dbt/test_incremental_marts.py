@@ -1,8 +1,10 @@
 """fct_heart_rate_daily is incremental by dlt load id (issue 16): after a new day, and after an old file re-imported
 with changed samples, an incremental build equals a full rebuild, and months no load touched are not recomputed.
 
-One small life (60 days, a sample a minute), one DuckDB warehouse for the module; lookback 0 days, so the
-watermark alone decides (every load of this test is seconds old, a day's lookback would recompute everything).
+One small life (60 days, a sample a minute), one DuckDB warehouse for the module, the default vars: the watermark
+(the loads the last build saw) alone decides, although every load of this test is seconds old. The samples' de-dup
+across files and sources (the windows of int_health__heart_rate_samples' macro) runs on the recomputed months' span
+only, and still gives the full rebuild's rows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from sandbox.life import LifeConfig, SyntheticLife
 from tests.conftest import Warehouse, run_dbt
 
 MART = "fct_heart_rate_daily"
-VARS = "{incremental_lookback_days: 0}"
 NEW_DAY = "Global Export Data/heart_rate-2025-03-01.json"
 OLD_DAY = "Global Export Data/heart_rate-2025-01-10.json"  # 50 days before the newest
 UNTOUCHED = date(2025, 2, 14)  # a February day: no load after the first touches February
@@ -56,7 +57,7 @@ def life(tmp_path_factory):
         for var in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
             monkeypatch.delenv(var, raising=False)
         life.import_export()
-        run_dbt("run", "--select", f"+{MART}", "--vars", VARS)
+        run_dbt("run", "--select", f"+{MART}")
         yield life
 
 
@@ -67,9 +68,12 @@ def incremental_then_full(life: Life) -> tuple[dict, dict]:
         con.execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = ?", [UNTOUCHED])
     finally:
         con.close()
-    run_dbt("run", "--select", MART, "--vars", VARS)
+    run_dbt("run", "--select", MART)
     incremental = life.rows()
-    run_dbt("run", "--select", MART, "--vars", VARS, "--full-refresh")
+    seen = {r[0] for r in life.warehouse.query(f"select load_id from marts.{MART}__load_watermark")}
+    loads = {r[0] for r in life.warehouse.query("select load_id from raw._dlt_loads where status = 0")}
+    assert seen == loads, "the watermark lists every load completed before the build"
+    run_dbt("run", "--select", MART, "--full-refresh")
     return incremental, life.rows()
 
 
@@ -103,3 +107,22 @@ def test_a_reimported_old_file_reaches_the_mart_by_load_id_not_event_date(life):
     changed = {d for d in full if full[d] != before.get(d) and d != UNTOUCHED}
     assert changed and all(d.month == 1 for d in changed), changed
     assert max(incremental[d][3] for d in changed) == 185  # max_bpm
+
+
+def test_a_load_the_last_build_did_not_see_is_read_although_newer_loads_were(life):
+    """A load that started before a build and completed after it started has an older load id than loads the build
+    saw: it is read by the next build (the watermark is the set of loads seen, not the newest id)."""
+    first = life.warehouse.scalar("select min(load_id) from raw._dlt_loads where status = 0")
+    newer = life.warehouse.scalar("select count(*) from raw._dlt_loads where status = 0 and load_id > ?", [first])
+    assert newer >= 1
+    con = duckdb.connect(str(life.warehouse.path))
+    try:  # as if the first import had completed after the last build started
+        con.execute(f"delete from marts.{MART}__load_watermark where load_id = ?", [first])
+        con.execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = ?", [UNTOUCHED])
+    finally:
+        con.close()
+    run_dbt("run", "--select", MART)
+    incremental = life.rows()
+    run_dbt("run", "--select", MART, "--full-refresh")
+    assert incremental[UNTOUCHED][4] > 0, "the unseen load's months were not recomputed"
+    assert incremental == life.rows()
