@@ -126,3 +126,58 @@ def test_a_load_the_last_build_did_not_see_is_read_although_newer_loads_were(lif
     run_dbt("run", "--select", MART, "--full-refresh")
     assert incremental[UNTOUCHED][4] > 0, "the unseen load's months were not recomputed"
     assert incremental == life.rows()
+
+
+@pytest.mark.slow
+def test_incremental_equals_a_full_rebuild_on_postgres(postgres_env, monkeypatch, tmp_path):
+    """The same as above into a real PostgreSQL (delete+insert of the recomputed days, the watermark's load ids
+    compared as text there too): a new day, incrementally, gives the full rebuild's mart and leaves other months."""
+    import psycopg2
+
+    folder = tmp_path / "pg"
+    health = generate_health(SyntheticLife(LifeConfig(seed=7, start=date(2025, 1, 1), days=60)),
+                             heart_rate_interval=300)
+    manifest = write_export(health, folder / "export", unread_kinds=False)
+    held_back = folder / "held_back.json"
+    shutil.move(manifest.file(NEW_DAY), held_back)
+    monkeypatch.setenv("PIPELINE_DESTINATION", "postgres")
+    monkeypatch.setenv("PIPELINES_DIR", str(folder / "dlt"))
+    monkeypatch.setenv("RUN_LEDGER", "off")
+    for var in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
+        monkeypatch.delenv(var, raising=False)
+    paths = ("--target-path", str(folder / "dbt"), "--log-path", str(folder / "dbt" / "logs"))
+
+    def rows() -> dict:
+        con = psycopg2.connect(host=postgres_env.host, port=postgres_env.port, user=postgres_env.user,
+                               dbname=postgres_env.dbname)
+        try:
+            with con.cursor() as cur:
+                cur.execute(f"select * from marts.{MART} order by 1")
+                return {r[0]: tuple(float(v) if v is not None else None for v in r[1:]) for r in cur.fetchall()}
+        finally:
+            con.close()
+
+    def execute(sql: str) -> None:
+        con = psycopg2.connect(host=postgres_env.host, port=postgres_env.port, user=postgres_env.user,
+                               dbname=postgres_env.dbname)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            con.close()
+
+    run_source("fitbit_export", lambda: fitbit_export_source(path=str(manifest.path)))
+    run_dbt("run", "--select", f"+{MART}", *paths, target="postgres")
+    before = rows()
+    untouched = min(d for d in before if d.month == 2 and before[d][4] > 0)  # a February day with samples
+    shutil.copy(held_back, manifest.file(NEW_DAY))
+    run_source("fitbit_export", lambda: fitbit_export_source(path=str(manifest.path)))
+    execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = '{untouched.isoformat()}'")
+    run_dbt("run", "--select", MART, *paths, target="postgres")
+    incremental = rows()
+    run_dbt("run", "--select", MART, "--full-refresh", *paths, target="postgres")
+    full = rows()
+    assert incremental[untouched][4] == -1 and full[untouched][4] > 0, "February was recomputed"
+    assert {d: r for d, r in incremental.items() if d != untouched} == {d: r for d, r in full.items()
+                                                                        if d != untouched}
+    assert incremental[date(2025, 3, 1)][4] > before.get(date(2025, 3, 1), (0,) * 5)[4], "the new day's samples"

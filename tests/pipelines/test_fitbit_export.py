@@ -7,6 +7,7 @@ file report (5); issue 14: one bad record never blocks the import (2), file-leve
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -595,3 +596,18 @@ def test_zone_clock_matches_zoneinfo_across_dst_changes():
         assert datetime(1970, 1, 1) + timedelta(microseconds=int(lu)) == wall.replace(tzinfo=None)
     back, _ = clock.local_to_utc(local_us)
     assert (back == us).mean() > 0.99  # the repeated hour after clocks go back maps to its first instant
+
+
+def test_the_cli_bounds_duckdbs_buffer_pool_and_leaves_the_environment_as_it_was(monkeypatch):
+    """Issue 16: DuckDB keeps the pages a load writes up to 80 % of RAM; the CLI's import caps it (dlt reads the
+    destination's global_config from the environment), unless the environment sets that config itself."""
+    from pipelines.fitbit.export import source
+
+    monkeypatch.delenv(source._DUCKDB_CONFIG_ENV, raising=False)
+    with source.bounded_duckdb_memory():
+        assert json.loads(os.environ[source._DUCKDB_CONFIG_ENV]) == {"memory_limit": source.DUCKDB_MEMORY_LIMIT}
+    assert source._DUCKDB_CONFIG_ENV not in os.environ
+    monkeypatch.setenv(source._DUCKDB_CONFIG_ENV, '{"memory_limit": "2GB"}')
+    with source.bounded_duckdb_memory():
+        assert os.environ[source._DUCKDB_CONFIG_ENV] == '{"memory_limit": "2GB"}'
+    assert os.environ[source._DUCKDB_CONFIG_ENV] == '{"memory_limit": "2GB"}'
