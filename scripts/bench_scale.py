@@ -7,13 +7,13 @@ For each size (BENCH_YEARS="1 5 10", or --years; default 1 year, a few minutes h
   2. DuckDB's own `read_json` of the same heart-rate files into a table, also a process of its own: the ratio;
   3. `dbt run` of fct_heart_rate_daily and the views it reads (its first, full build);
   4. the next cumulative export (the held-back day added, every other file unchanged): the incremental import
-     (unchanged files skipped by hash) and the incremental dbt run, timed together;
+     (unchanged files skipped by fingerprint, unread: folder mtime+ctime, zip CRC-32) and the incremental dbt run
+     (the months the new load touched, ranked on their span only), timed together;
   5. the BigQuery bytes a scheduled transform of fct_heart_rate_daily would process, estimated from the raw
      table's rows and BigQuery's column sizes (the emulator cannot measure bytes): a full rebuild reads every
      row of the columns the models read; the incremental run reads the new rows' load id and date (clustered by
-     `_dlt_load_id`) plus the months it recomputes, *if* BigQuery pushes the month filter through the
-     int_health__heart_rate_samples view to the raw partitions (its window over sample_at_utc may stop it:
-     then the figure is the full one).
+     `_dlt_load_id`) plus the months it recomputes: the mart filters the samples on those months' UTC span
+     before its de-dup windows (partitioned by the instant), so the filter reaches the raw partitions.
 Then the issue's targets, each with a verdict. Whole-process figures on a shared machine: rerun before quoting.
 """
 
@@ -180,7 +180,7 @@ def verdicts(results: list[dict]) -> list[str]:
         full, incr = r["bq_full_bytes"], r["bq_incremental_bytes"]
         lines.append(f"BigQuery, {r['days']} days: a full rebuild of fct_heart_rate_daily reads ~{full / 1e9:,.2f} GB "
                      f"of raw heart rate (~${full / 2**40 * ON_DEMAND_USD_PER_TIB * 10 * 30:,.2f}/month at 10 builds "
-                     f"a day on demand); incremental ~{incr / 1e6:,.1f} MB if the month filter reaches the partitions "
+                     f"a day on demand); incremental ~{incr / 1e6:,.1f} MB (the recomputed months' partitions) "
                      f"(estimates from table sizes: the emulator cannot measure bytes)")
     return lines
 

@@ -1,20 +1,23 @@
 {#- Incremental marts that find what changed by dlt load id, not by event date: a re-imported file of an old day
     reaches them (its rows carry a new `_dlt_load_id`), and so does a Google Health window re-read.
 
-    The watermark is the newest dlt load that had completed (raw._dlt_loads, status 0) when the mart's last build
-    started; it lives beside the mart in `<mart>__load_watermark` (one row), written by the mart's post-hook, so
-    a failed build never advances it. A build reads raw rows whose `_dlt_load_id` is newer than the watermark
-    minus var('incremental_lookback_days', 1) days (dlt load ids are epoch seconds: a load that started before
-    the last build and finished after it is read again), then recomputes whole months of the mart. Without a
-    watermark (the first build, or the relation dropped) everything is recomputed; `--full-refresh` rebuilds. -#}
+    The watermark is the set of dlt loads that had completed (raw._dlt_loads, status 0) when the mart's last build
+    started; it lives beside the mart in `<mart>__load_watermark` (one row per load id), written by the mart's
+    post-hook, so a failed build never advances it. A build reads raw rows whose `_dlt_load_id` is at least the
+    oldest completed load *not* in that set (a load that started before the last build and finished after it is
+    such a load, so it is read again; loads the last build saw are not), then recomputes whole months of the mart.
+    No lookback is needed; var('incremental_lookback_days', 0) still widens the cutoff by that many days. Without
+    a watermark (the first build, the relation dropped, or the one-row `max_load_id` layout of earlier versions)
+    everything is recomputed; `--full-refresh` rebuilds. -#}
 
 {% macro load_watermark_relation() -%}
     {{- return(api.Relation.create(database=this.database, schema=this.schema,
                                    identifier=this.identifier ~ '__load_watermark')) -}}
 {%- endmacro %}
 
-{#- The stored watermark (a load id string) minus the lookback, or none when there is none to use. -#}
-{% macro load_id_cutoff() -%}
+{#- The cutoff load id (rows with `_dlt_load_id >= cutoff` changed since the last build), or none for a full build.
+    `raw_relation`: any table of the raw dataset whose `_dlt_loads` lists the loads. -#}
+{% macro load_id_cutoff(raw_relation) -%}
     {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
     {#- sqlfluff's lint-only context has no run_query: lint the incremental SQL with a placeholder -#}
     {%- if run_query is undefined -%}{{ return('0') }}{%- endif -%}
@@ -23,16 +26,24 @@
                                 identifier=stored.identifier) is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set value = run_query('select max_load_id from ' ~ stored).columns[0].values()[0] -%}
-    {%- if value is none -%}{{ return(none) }}{%- endif -%}
-    {%- set lookback = var('incremental_lookback_days', 1) | float -%}
-    {#- load ids compare as strings (ten digits before the point until 2286): with no lookback the stored id
-        itself, else the number of seconds earlier (a rounded cutoff only reads a few more rows) -#}
+    {%- set stored_columns = adapter.get_columns_in_relation(stored) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'load_id' not in stored_columns -%}{{ return(none) }}{%- endif -%}
+    {%- set loads = adapter.get_relation(database=raw_relation.database, schema=raw_relation.schema,
+                                         identifier='_dlt_loads') -%}
+    {%- if loads is none -%}{{ return(none) }}{%- endif -%}
+    {%- set value = run_query('select min(loads.load_id) from ' ~ loads ~ ' as loads where loads.status = 0'
+        ~ ' and loads.load_id not in (select seen.load_id from ' ~ stored ~ ' as seen'
+        ~ ' where seen.load_id is not null)').columns[0].values()[0] -%}
+    {#- no load completed since: nothing to read (ten digits before the point until 2286) -#}
+    {%- if value is none -%}{{ return('9999999999') }}{%- endif -%}
+    {%- set lookback = var('incremental_lookback_days', 0) | float -%}
+    {#- load ids compare as strings (ten digits before the point until 2286): with no lookback the id itself, else
+        the number of seconds earlier (a rounded cutoff only reads a few more rows) -#}
     {%- if lookback <= 0 -%}{{ return(value | string) }}{%- endif -%}
     {{ return('%.6f' | format(value | float - lookback * 86400)) }}
 {%- endmacro %}
 
-{#- The months (first days, 'YYYY-MM-DD') holding a date that raw rows loaded after `cutoff` carry; none without a
+{#- The months (first days, 'YYYY-MM-DD') holding a date that raw rows loaded from `cutoff` on carry; none without a
     cutoff (a full build). Asked at run time, so the model's filters are constants. -#}
 {% macro changed_months(tables, cutoff) -%}
     {%- if cutoff is none -%}{{ return(none) }}{%- endif -%}
@@ -50,8 +61,7 @@
 {%- endmacro %}
 
 {#- The filter of an incremental build: `date_column` in one of `months` (and, given `utc_column`, its instant within
-    those months' span widened by two days each way, which lets BigQuery prune the raw partitions, partitioned by
-    the UTC instant); true on a full build (months none), false when nothing changed. -#}
+    those months' span, see in_utc_span); true on a full build (months none), false when nothing changed. -#}
 {% macro in_months(date_column, months, utc_column=none) -%}
     {%- if months is none -%}
     1 = 1
@@ -62,9 +72,22 @@
         {%- for month in months %}cast('{{ month }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
     )
     {%- if utc_column is not none %}
-    and {{ utc_column }} >= {{ day_as_instant(months[0], -2) }}
-    and {{ utc_column }} < {{ day_as_instant(months[-1], 33) }}
+    and {{ in_utc_span(utc_column, months) }}
     {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `utc_column` within the span of `months` widened by two days each way (every instant of their local days, in any
+    time zone): lets BigQuery prune the raw partitions (partitioned by the UTC instant), and lets any engine push
+    the filter below windows partitioned by the instant; true on a full build, false when nothing changed. -#}
+{% macro in_utc_span(utc_column, months) -%}
+    {%- if months is none -%}
+    1 = 1
+    {%- elif not months -%}
+    1 = 0
+    {%- else -%}
+    {{ utc_column }} >= {{ day_as_instant(months[0], -2) }}
+    and {{ utc_column }} < {{ day_as_instant(months[-1], 33) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -73,7 +96,7 @@
     cast({{ dbt.dateadd('day', days, "cast('" ~ day ~ "' as date)") }} as {{ type_timestamp_utc() }})
 {%- endmacro %}
 
-{#- Dates of the raw rows loaded after `cutoff`: one select per (source, table, date expression) whose table
+{#- Dates of the raw rows loaded from `cutoff` on: one select per (source, table, date expression) whose table
     exists (the sources are optional: see meta.optional_source_tables of the model). -#}
 {% macro dates_loaded_after(tables, cutoff) -%}
     {%- set selects = [] -%}
@@ -82,7 +105,7 @@
         {%- if execute and adapter.get_relation(database=relation.database, schema=relation.schema,
                                                 identifier=relation.identifier) is not none -%}
             {%- do selects.append('select distinct cast(' ~ date_expression ~ ' as date) as changed_date from '
-                                  ~ relation ~ " where _dlt_load_id > '" ~ cutoff ~ "'") -%}
+                                  ~ relation ~ " where _dlt_load_id >= '" ~ cutoff ~ "'") -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if selects -%}
@@ -92,16 +115,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook: store the newest load completed before this build started (raw._dlt_loads beside `raw_relation`). -#}
+{#- Post-hook: store the loads completed before this build started (raw._dlt_loads beside `raw_relation`). -#}
 {% macro save_load_watermark(raw_relation) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set loads = adapter.get_relation(database=raw_relation.database, schema=raw_relation.schema,
                                          identifier='_dlt_loads') -%}
     {%- set stored = load_watermark_relation() -%}
     {%- if loads is none -%}
-        {%- set value_sql = 'select cast(null as ' ~ dbt.type_string() ~ ') as max_load_id' -%}
+        {%- set value_sql = 'select cast(null as ' ~ dbt.type_string() ~ ') as load_id' -%}
     {%- else -%}
-        {%- set value_sql = 'select max(load_id) as max_load_id from ' ~ loads ~ ' where status = 0 and inserted_at'
+        {%- set value_sql = 'select load_id from ' ~ loads ~ ' where status = 0 and inserted_at'
             ~ " <= cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as " ~ type_timestamp_utc() ~ ')' -%}
     {%- endif -%}
     {{ return(adapter.dispatch('replace_small_table')(stored, value_sql)) }}

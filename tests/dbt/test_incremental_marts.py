@@ -1,8 +1,10 @@
 """fct_heart_rate_daily is incremental by dlt load id (issue 16): after a new day, and after an old file re-imported
 with changed samples, an incremental build equals a full rebuild, and months no load touched are not recomputed.
 
-One small life (60 days, a sample a minute), one DuckDB warehouse for the module; lookback 0 days, so the
-watermark alone decides (every load of this test is seconds old, a day's lookback would recompute everything).
+One small life (60 days, a sample a minute), one DuckDB warehouse for the module, the default vars: the watermark
+(the loads the last build saw) alone decides, although every load of this test is seconds old. The samples' de-dup
+across files and sources (the windows of int_health__heart_rate_samples' macro) runs on the recomputed months' span
+only, and still gives the full rebuild's rows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from sandbox.life import LifeConfig, SyntheticLife
 from tests.conftest import Warehouse, run_dbt
 
 MART = "fct_heart_rate_daily"
-VARS = "{incremental_lookback_days: 0}"
 NEW_DAY = "Global Export Data/heart_rate-2025-03-01.json"
 OLD_DAY = "Global Export Data/heart_rate-2025-01-10.json"  # 50 days before the newest
 UNTOUCHED = date(2025, 2, 14)  # a February day: no load after the first touches February
@@ -56,7 +57,7 @@ def life(tmp_path_factory):
         for var in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
             monkeypatch.delenv(var, raising=False)
         life.import_export()
-        run_dbt("run", "--select", f"+{MART}", "--vars", VARS)
+        run_dbt("run", "--select", f"+{MART}")
         yield life
 
 
@@ -67,9 +68,12 @@ def incremental_then_full(life: Life) -> tuple[dict, dict]:
         con.execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = ?", [UNTOUCHED])
     finally:
         con.close()
-    run_dbt("run", "--select", MART, "--vars", VARS)
+    run_dbt("run", "--select", MART)
     incremental = life.rows()
-    run_dbt("run", "--select", MART, "--vars", VARS, "--full-refresh")
+    seen = {r[0] for r in life.warehouse.query(f"select load_id from marts.{MART}__load_watermark")}
+    loads = {r[0] for r in life.warehouse.query("select load_id from raw._dlt_loads where status = 0")}
+    assert seen == loads, "the watermark lists every load completed before the build"
+    run_dbt("run", "--select", MART, "--full-refresh")
     return incremental, life.rows()
 
 
@@ -103,3 +107,77 @@ def test_a_reimported_old_file_reaches_the_mart_by_load_id_not_event_date(life):
     changed = {d for d in full if full[d] != before.get(d) and d != UNTOUCHED}
     assert changed and all(d.month == 1 for d in changed), changed
     assert max(incremental[d][3] for d in changed) == 185  # max_bpm
+
+
+def test_a_load_the_last_build_did_not_see_is_read_although_newer_loads_were(life):
+    """A load that started before a build and completed after it started has an older load id than loads the build
+    saw: it is read by the next build (the watermark is the set of loads seen, not the newest id)."""
+    first = life.warehouse.scalar("select min(load_id) from raw._dlt_loads where status = 0")
+    newer = life.warehouse.scalar("select count(*) from raw._dlt_loads where status = 0 and load_id > ?", [first])
+    assert newer >= 1
+    con = duckdb.connect(str(life.warehouse.path))
+    try:  # as if the first import had completed after the last build started
+        con.execute(f"delete from marts.{MART}__load_watermark where load_id = ?", [first])
+        con.execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = ?", [UNTOUCHED])
+    finally:
+        con.close()
+    run_dbt("run", "--select", MART)
+    incremental = life.rows()
+    run_dbt("run", "--select", MART, "--full-refresh")
+    assert incremental[UNTOUCHED][4] > 0, "the unseen load's months were not recomputed"
+    assert incremental == life.rows()
+
+
+@pytest.mark.slow
+def test_incremental_equals_a_full_rebuild_on_postgres(postgres_env, monkeypatch, tmp_path):
+    """The same as above into a real PostgreSQL (delete+insert of the recomputed days, the watermark's load ids
+    compared as text there too): a new day, incrementally, gives the full rebuild's mart and leaves other months."""
+    import psycopg2
+
+    folder = tmp_path / "pg"
+    health = generate_health(SyntheticLife(LifeConfig(seed=7, start=date(2025, 1, 1), days=60)),
+                             heart_rate_interval=300)
+    manifest = write_export(health, folder / "export", unread_kinds=False)
+    held_back = folder / "held_back.json"
+    shutil.move(manifest.file(NEW_DAY), held_back)
+    monkeypatch.setenv("PIPELINE_DESTINATION", "postgres")
+    monkeypatch.setenv("PIPELINES_DIR", str(folder / "dlt"))
+    monkeypatch.setenv("RUN_LEDGER", "off")
+    for var in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
+        monkeypatch.delenv(var, raising=False)
+    paths = ("--target-path", str(folder / "dbt"), "--log-path", str(folder / "dbt" / "logs"))
+
+    def rows() -> dict:
+        con = psycopg2.connect(host=postgres_env.host, port=postgres_env.port, user=postgres_env.user,
+                               dbname=postgres_env.dbname)
+        try:
+            with con.cursor() as cur:
+                cur.execute(f"select * from marts.{MART} order by 1")
+                return {r[0]: tuple(float(v) if v is not None else None for v in r[1:]) for r in cur.fetchall()}
+        finally:
+            con.close()
+
+    def execute(sql: str) -> None:
+        con = psycopg2.connect(host=postgres_env.host, port=postgres_env.port, user=postgres_env.user,
+                               dbname=postgres_env.dbname)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            con.close()
+
+    run_source("fitbit_export", lambda: fitbit_export_source(path=str(manifest.path)))
+    run_dbt("run", "--select", f"+{MART}", *paths, target="postgres")
+    before = rows()
+    untouched = min(d for d in before if d.month == 2 and before[d][4] > 0)  # a February day with samples
+    shutil.copy(held_back, manifest.file(NEW_DAY))
+    run_source("fitbit_export", lambda: fitbit_export_source(path=str(manifest.path)))
+    execute(f"update marts.{MART} set sample_count = -1 where heart_rate_date = '{untouched.isoformat()}'")
+    run_dbt("run", "--select", MART, *paths, target="postgres")
+    incremental = rows()
+    run_dbt("run", "--select", MART, "--full-refresh", *paths, target="postgres")
+    full = rows()
+    assert incremental[untouched][4] == -1 and full[untouched][4] > 0, "February was recomputed"
+    assert {d: r for d, r in incremental.items() if d != untouched} == {d: r for d, r in full.items()
+                                                                        if d != untouched}
+    assert incremental[date(2025, 3, 1)][4] > before.get(date(2025, 3, 1), (0,) * 5)[4], "the new day's samples"

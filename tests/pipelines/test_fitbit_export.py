@@ -7,12 +7,15 @@ file report (5); issue 14: one bad record never blocks the import (2), file-leve
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import zipfile
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import dlt
+import duckdb
 import pytest
 
 from pipelines.common.runner import run_source
@@ -463,6 +466,93 @@ def test_zip_members_are_hashed_in_chunks(warehouse, fitbit_export_zip, monkeypa
     assert reads and all(0 < n <= 1 << 20 for n in reads), "never a whole member in memory"
 
 
+def one_bpm_changed(data: bytes) -> bytes:
+    """The first sample's bpm with another last digit: the same size, other bytes."""
+    m = re.search(rb'"bpm"\s*:\s*\d*(\d)', data)
+    digit = b"1" if m.group(1) != b"1" else b"2"
+    return data[:m.start(1)] + digit + data[m.end(1):]
+
+
+def hashed_files(monkeypatch) -> list[str]:
+    """The members ExportPart.hash reads from now on (the file names)."""
+    from pipelines.fitbit.export.files import ExportPart
+
+    hashed: list[str] = []
+    original = ExportPart.hash
+
+    def tracking_hash(self, member):
+        hashed.append(member.rsplit("/", 1)[-1])
+        return original(self, member)
+
+    monkeypatch.setattr(ExportPart, "hash", tracking_hash)
+    return hashed
+
+
+@pytest.mark.parametrize("packed", ["folder", "zip"])
+def test_unchanged_files_are_skipped_unread_and_a_changed_one_of_the_same_size_is_read(
+        request, warehouse, monkeypatch, packed):
+    """Issue 16: the fingerprint (zip CRC-32, folder mtime+ctime) and size of an unchanged file equal the recorded
+    ones, so its recorded hash is taken without reading it; a file changed in place keeps its size but not its
+    fingerprint, so it is hashed and read again."""
+    manifest = request.getfixturevalue("fitbit_export_zip" if packed == "zip" else "fitbit_export")
+    load(manifest.path)
+    recorded = dict(warehouse.query("select source_file, content_hash from raw.fitbit_export__files "
+                                    "where status = 'imported'"))
+    hashed = hashed_files(monkeypatch)
+    assert load(manifest.path).total_rows == 0
+    assert hashed == [], "an unchanged file was read to hash it"
+
+    name = sorted(n for n in recorded if n.startswith("Global Export Data/heart_rate-"))[3]
+    if packed == "zip":
+        with zipfile.ZipFile(manifest.path) as z:
+            members = {i.filename: z.read(i.filename) for i in z.infolist() if not i.is_dir()}
+        member = next(m for m in members if m.endswith(name))
+        members[member] = one_bpm_changed(members[member])
+        with zipfile.ZipFile(manifest.path, "w", zipfile.ZIP_DEFLATED) as z:
+            for m, data in members.items():
+                z.writestr(m, data)
+    else:
+        path = manifest.file(name)
+        data = path.read_bytes()
+        path.write_bytes(one_bpm_changed(data))
+        assert path.stat().st_size == len(data)
+    report = load(manifest.path)
+    assert hashed == [name.rsplit("/", 1)[-1]], "only the changed file is hashed"
+    assert report.rows["fitbit_export__heart_rate"] > 0
+    after = dict(warehouse.query("select source_file, content_hash from raw.fitbit_export__files "
+                                 "where status = 'imported'"))
+    assert after[name] != recorded[name] and {k: v for k, v in after.items() if k != name} == \
+        {k: v for k, v in recorded.items() if k != name}
+    assert warehouse.scalar("select count(distinct file_hash) from raw.fitbit_export__heart_rate "
+                            "where source_file = ?", [name]) == 1
+
+
+def test_files_recorded_without_fingerprints_are_hashed_once_more_then_skipped_unread(warehouse, fitbit_export,
+                                                                                      monkeypatch):
+    """Rows of the files table written before fingerprints (null there): the hashes still decide, once."""
+    load(fitbit_export.path)
+    counted = warehouse.query("select source_file, status, records, rejected_records, no_data_records "
+                              "from raw.fitbit_export__files order by 1")
+    con = duckdb.connect(str(warehouse.path))
+    try:
+        con.execute("update raw.fitbit_export__files set fingerprint = null")
+    finally:
+        con.close()
+    hashed = hashed_files(monkeypatch)
+    before = table_counts(warehouse)
+    report = load(fitbit_export.path)
+    assert set(report.rows) == {"fitbit_export__files"}, "no data row read again: the hashes are unchanged"
+    assert table_counts(warehouse) == before
+    assert hashed, "without recorded fingerprints every file is hashed"
+    assert warehouse.scalar("select count(*) from raw.fitbit_export__files where fingerprint is null "
+                            "and status = 'imported'") == 0, "the fingerprints are recorded now"
+    assert warehouse.query("select source_file, status, records, rejected_records, no_data_records "
+                           "from raw.fitbit_export__files order by 1") == counted, "what the last read counted stays"
+    hashed.clear()
+    assert load(fitbit_export.path).total_rows == 0
+    assert hashed == []
+
+
 def test_a_truncated_zip_says_so(warehouse, fitbit_export_zip, capsys):
     data = fitbit_export_zip.path.read_bytes()
     fitbit_export_zip.path.write_bytes(data[: len(data) // 2])  # a download cut off
@@ -516,3 +606,18 @@ def test_zone_clock_matches_zoneinfo_across_dst_changes():
         assert datetime(1970, 1, 1) + timedelta(microseconds=int(lu)) == wall.replace(tzinfo=None)
     back, _ = clock.local_to_utc(local_us)
     assert (back == us).mean() > 0.99  # the repeated hour after clocks go back maps to its first instant
+
+
+def test_the_cli_bounds_duckdbs_buffer_pool_and_leaves_the_environment_as_it_was(monkeypatch):
+    """Issue 16: DuckDB keeps the pages a load writes up to 80 % of RAM; the CLI's import caps it (dlt reads the
+    destination's global_config from the environment), unless the environment sets that config itself."""
+    from pipelines.fitbit.export import source
+
+    monkeypatch.delenv(source._DUCKDB_CONFIG_ENV, raising=False)
+    with source.bounded_duckdb_memory():
+        assert json.loads(os.environ[source._DUCKDB_CONFIG_ENV]) == {"memory_limit": source.DUCKDB_MEMORY_LIMIT}
+    assert source._DUCKDB_CONFIG_ENV not in os.environ
+    monkeypatch.setenv(source._DUCKDB_CONFIG_ENV, '{"memory_limit": "2GB"}')
+    with source.bounded_duckdb_memory():
+        assert os.environ[source._DUCKDB_CONFIG_ENV] == '{"memory_limit": "2GB"}'
+    assert os.environ[source._DUCKDB_CONFIG_ENV] == '{"memory_limit": "2GB"}'

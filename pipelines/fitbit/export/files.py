@@ -4,8 +4,17 @@ An export is one or more *parts*: an unpacked folder, a `.zip`, a `.tgz`/`.tar.g
 of those (Takeout splits large exports into `takeout-<stamp>-001.zip`, `-002.zip`, ...). Every regular file of
 every part is listed; a file is known by `<folder>/<name>` (e.g. `Global Export Data/heart_rate-2023-01-26.json`),
 which is the same whether the export's root is `Takeout/Fitbit/` or `Takeout/Google Health/`, zipped or not.
-Recognised files are hashed (sha256, streamed in chunks: bounded memory whatever the file's size); the others
-are counted by kind so the run can say what it did not read.
+Recognised files are known by their content hash (sha256, streamed in chunks: bounded memory whatever the file's
+size); the others are counted by kind so the run can say what it did not read.
+
+Hashing every file of a cumulative export again to find the one new day costs a read of the whole export (~0.5 GB
+a year of per-second heart rate), so each file also has a *fingerprint* read for free: in a zip, the member's
+CRC-32 from the central directory (a changed file with the same size changes its CRC, bar a 1 in 2**32
+collision); in a folder, the file's mtime and ctime in nanoseconds (a rewrite changes both; tools that restore
+an mtime, `touch -r` or `cp -p` or rsync, cannot set the ctime, which only moves forward); in a tgz, the sha256
+taken while the one pass copies it out. A file whose fingerprint and size equal the ones recorded for it takes
+its recorded hash unread (`Export.content_hash`); any other file is hashed. A copied or re-unpacked folder has
+new ctimes: its files are hashed again (a slower run, never a wrong one); `--full-refresh` reads everything.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import tarfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
@@ -73,8 +82,9 @@ class ExportFile:
     size: int
     part: ExportPart = field(compare=False, repr=False)
     member: str = field(compare=False, repr=False)
-    content_hash: str | None = None
+    content_hash: str | None = None  # sha256; None until Export.content_hash resolved it
     day: date | None = None  # the date in the name (a day file's day, a chunk's first day)
+    fingerprint: str | None = None  # read without reading the file (see the module's docstring)
 
     @property
     def recognised(self) -> bool:
@@ -87,7 +97,8 @@ class ExportPart:
     def __init__(self, path: Path):
         self.path = path
 
-    def entries(self) -> Iterator[tuple[str, int]]:
+    def entries(self) -> Iterator[tuple[str, int, str | None]]:
+        """(member, size, fingerprint) of every regular file."""
         raise NotImplementedError
 
     def open(self, member: str):
@@ -113,11 +124,13 @@ class ExportPart:
 
 
 class FolderPart(ExportPart):
-    def entries(self) -> Iterator[tuple[str, int]]:
+    def entries(self) -> Iterator[tuple[str, int, str | None]]:
         for p in sorted(self.path.rglob("*")):
             # a directory named like a data file is not a file; archives inside are parts of their own
             if p.is_file() and not _ARCHIVE.search(p.name):
-                yield p.relative_to(self.path).as_posix(), p.stat().st_size
+                stat = p.stat()
+                yield (p.relative_to(self.path).as_posix(), stat.st_size,
+                       f"mtime_ns:{stat.st_mtime_ns};ctime_ns:{stat.st_ctime_ns}")
 
     def open(self, member: str):
         return open(self.path / member, "rb")
@@ -134,10 +147,10 @@ class ZipPart(ExportPart):
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise SourceError(f"the zip is truncated or corrupt: {path} ({exc})") from None
 
-    def entries(self) -> Iterator[tuple[str, int]]:
+    def entries(self) -> Iterator[tuple[str, int, str | None]]:
         for info in self.zip.infolist():
             if not info.is_dir():
-                yield info.filename, info.file_size
+                yield info.filename, info.file_size, f"crc32:{info.CRC:08x}"
 
     def open(self, member: str):
         return self.zip.open(member)
@@ -176,8 +189,10 @@ class TarPart(ExportPart):
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise SourceError(f"the archive is truncated or corrupt: {path} ({exc})") from None
 
-    def entries(self) -> Iterator[tuple[str, int]]:
-        yield from self._entries
+    def entries(self) -> Iterator[tuple[str, int, str | None]]:
+        for member, size in self._entries:
+            digest = self.hashes.get(member)
+            yield member, size, f"sha256:{digest}" if digest else None
 
     def open(self, member: str):
         return open(self.copied[member], "rb")
@@ -258,22 +273,30 @@ class Export:
         raise SourceError(f"{path} is neither a folder nor a zip or tgz file")
 
     def listing(self) -> Listing:
-        """Every regular file of every part; recognised ones hashed. The same file in two parts counts once
-        when the copies are equal; different copies of one file are an error (two exports mixed up)."""
+        """Every regular file of every part, with its fingerprint (not hashed yet: see content_hash). The same
+        file in two parts counts once when the copies are equal; different copies of one file are an error (two
+        exports mixed up)."""
         listing = Listing()
         seen: dict[str, ExportFile] = {}
         ignored: dict[str, ExportFile] = {}
         for part in self.parts:
-            for member, size in part.entries():
+            for member, size, fingerprint in part.entries():
                 name = PurePosixPath(member).name
                 kind, layout, day = classify(name)
                 key = source_file_of(member)
                 if layout == "other":
                     ignored.setdefault(key, ExportFile(key, name, kind, layout, size, part, member))
                     continue
-                f = ExportFile(key, name, kind, layout, size, part, member, part.hash(member), day)
+                digest = fingerprint.removeprefix("sha256:") if fingerprint and fingerprint.startswith("sha256:") \
+                    else None
+                f = ExportFile(key, name, kind, layout, size, part, member, digest, day, fingerprint)
                 if key in seen:
-                    if seen[key].content_hash != f.content_hash:
+                    first = seen[key]
+                    same = (first.size == f.size and (
+                        first.fingerprint == f.fingerprint if (first.fingerprint or "").startswith("crc32:")
+                        and (f.fingerprint or "").startswith("crc32:")
+                        else self.content_hash(first).content_hash == self.content_hash(f).content_hash))
+                    if not same:
                         raise SourceError(f"{key} appears twice with different contents ({seen[key].part.path} "
                                           f"and {part.path}): point at one export only")
                     continue
@@ -281,6 +304,18 @@ class Export:
         listing.files = sorted(seen.values(), key=lambda f: f.source_file)
         listing.ignored = sorted(ignored.values(), key=lambda f: f.source_file)
         return listing
+
+    @staticmethod
+    def content_hash(f: ExportFile, recorded: dict | None = None) -> ExportFile:
+        """`f` with its sha256: the recorded one when the file's fingerprint and size equal the recorded ones
+        (`recorded`: the file's row of the files table), else hashed now."""
+        if f.content_hash is not None:
+            return f
+        recorded = recorded or {}
+        if (f.fingerprint is not None and recorded.get("fingerprint") == f.fingerprint
+                and recorded.get("size_bytes") == f.size and recorded.get("content_hash")):
+            return replace(f, content_hash=recorded["content_hash"])
+        return replace(f, content_hash=f.part.hash(f.member))
 
     def close(self) -> None:
         for part in self.parts:

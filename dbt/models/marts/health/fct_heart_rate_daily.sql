@@ -1,4 +1,5 @@
--- per local day, from the samples of the day's best source (int_health__heart_rate_samples);
+-- per local day, from the samples of the day's best source (int_health__heart_rate_samples' macro, given the UTC
+-- span of the months recomputed so that its de-dup windows rank only those months, not all history);
 -- heart-rate zones as a share of max heart rate (Fitbit's defaults: fat burn from 50 %, cardio
 -- from 70 %, peak from 85 %); samples are irregular, so a minute counts once, by its mean bpm.
 -- Incremental (macros/incremental_by_load.sql): a build recomputes the months holding a day that raw rows
@@ -25,13 +26,17 @@
 -- depends on {{ source(source_name, table_name) }}
 {%- endfor %}
 {#- none on a full build; else the months to recompute, as literals (BigQuery prunes partitions on constants) #}
-{%- set months = changed_months(changed_sources, load_id_cutoff()) %}
+{%- set raw_heart_rate = source('fitbit_export', 'fitbit_export__heart_rate') %}
+{%- set months = changed_months(changed_sources, load_id_cutoff(raw_heart_rate)) %}
+-- depends on {{ ref('int_health__heart_rate_samples') }} (the same rows: its macro, filtered before its windows)
 with
+
+{{ heart_rate_samples_ctes(in_utc_span('sample_at_utc', months)) }},
 
 samples as (
 
-    select * from {{ ref('int_health__heart_rate_samples') }}
-    where {{ in_months('sample_date', months, 'sample_at_utc') }}
+    select * from best_source_samples
+    where {{ in_months('sample_date', months) }}
 
 ),
 
