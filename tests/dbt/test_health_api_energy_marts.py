@@ -64,6 +64,12 @@ def loaded(tmp_path_factory):
             {"activityLevel": "VIGOROUS", "activeMinutes": str(EDITED_VIGOROUS)}]})
         for point in data.day_points("basal-energy-burned", no_basal):
             data.delete("basal-energy-burned", point.key)
+        # a point breaking the contract on the day the export gives anyway (the API holds it only in part)
+        bad = data.day_points("active-energy-burned", api_from - timedelta(days=1))[0]
+        data.make_corrupt("active-energy-burned", bad.key, {"kcal": -2.5})
+        bad_minutes = data.day_points("active-minutes", api_from - timedelta(days=1))[0]
+        data.make_corrupt("active-minutes", bad_minutes.key, {"activeMinutesByActivityLevel": [
+            {"activityLevel": "LIGHT", "activeMinutes": "3"}, {"activityLevel": "LIGHT", "activeMinutes": "4"}]})
 
         for name, value in server.pipeline_env().items():
             if name.startswith("SOURCES__FITBIT__"):
@@ -104,10 +110,19 @@ def test_the_api_energy_and_active_minutes_tables_load_every_interval(loaded):
     api_from, _, no_basal, end = _days()
     expected = expected_rows(activity.health, api_from, end, set())
     expected["fitbit__basal_energy_intervals"] -= 24  # the day whose basal energy the API deleted
+    expected["fitbit__active_energy_intervals"] -= 1  # the corrupt points: rejected, the rest of their pages loads
+    expected["fitbit__active_minutes_intervals"] -= 1
     for entity in ENTITIES:
         table = f"fitbit__{entity}"
         assert warehouse.scalar(f"select count(*) from raw.{table}") == expected[table] > 0, table
         assert report.rows[table] == expected[table]
+    assert report.rejected == {"active_energy_intervals": 1, "active_minutes_intervals": 1}
+    rejected = warehouse.query("select entity, reason, origin from raw.fitbit__rejected order by entity")
+    assert rejected == [
+        ("active_energy_intervals", "active-energy-burned data point rejected: ValueError: a value is below 0",
+         "GET /v4/users/me/dataTypes/active-energy-burned/dataPoints:reconcile"),
+        ("active_minutes_intervals", "active-minutes data point rejected: ValueError: activity level LIGHT twice in "
+         "one interval", "GET /v4/users/me/dataTypes/active-minutes/dataPoints:reconcile")]
     assert warehouse.scalar("select count(*) from raw.fitbit__basal_energy_intervals "
                             "where cast(start_at_local as date) = ?", [no_basal]) == 0
 
