@@ -56,7 +56,8 @@ SCOPE_OF = {"heart-rate": "health_metrics_and_measurements", "weight": "health_m
             "body-fat": "health_metrics_and_measurements", "daily-resting-heart-rate": "health_metrics_and_measurements",
             "daily-heart-rate-variability": "health_metrics_and_measurements",
             "daily-oxygen-saturation": "health_metrics_and_measurements", "steps": "activity_and_fitness",
-            "exercise": "activity_and_fitness", "sleep": "sleep"}
+            "exercise": "activity_and_fitness", "sleep": "sleep", "active-energy-burned": "activity_and_fitness",
+            "basal-energy-burned": "activity_and_fitness", "active-minutes": "activity_and_fitness"}
 SCAN_DAYS = 31  # days of storage one request scans before answering a short (or empty) page
 
 

@@ -4,7 +4,10 @@ Everything derives from the same `FitbitHealth` the Takeout export writer uses (
 so the API and the export describe one life: the generator's local wall-clock times become instants
 through the person's time zone, each point carrying its own utcOffset. What the export does not have
 is filled in here from the same calendar and said so: exercise sessions (the heart-rate generator's
-daily workout bout), and daily HRV / SpO2 when the generator has none.
+daily workout bout), and daily HRV / SpO2 when the generator has none. Energy and active minutes come from
+the export's own per-minute truth (sandbox/fitbit_activity.py), split the API's way: active energy (the
+minute's kcal less the BMR, minutes above it only), basal energy (the BMR, an interval per hour), active
+minutes per hour and level (light/moderate/very -> LIGHT/MODERATE/VIGOROUS).
 
 Per device, as the API stores it: the watch records heart rate, steps, sleep and the daily metrics;
 the phone also counted steps during some of the watch's walking minutes (the same intervals, its own
@@ -76,7 +79,16 @@ TYPES = {t.kebab: t for t in (
     TypeInfo("daily-heart-rate-variability", "dailyHeartRateVariability", "daily", ("date",), False),
     TypeInfo("daily-oxygen-saturation", "dailyOxygenSaturation", "daily", ("date",), False),
     TypeInfo("exercise", "exercise", "session", ("interval.civil_start_time",), True, 25, 25),
+    TypeInfo("active-energy-burned", "activeEnergyBurned", "interval",
+             ("interval.start_time", "interval.civil_start_time"), False),
+    TypeInfo("basal-energy-burned", "basalEnergyBurned", "interval",
+             ("interval.start_time", "interval.civil_start_time"), False),
+    TypeInfo("active-minutes", "activeMinutes", "interval", ("interval.start_time", "interval.civil_start_time"),
+             False),
 )}
+
+# the export's activity levels (sandbox/fitbit_activity.py) -> the API's ActiveMinutesByActivityLevel levels
+ACTIVITY_LEVELS = {"light": "LIGHT", "moderate": "MODERATE", "very": "VIGOROUS"}
 
 
 def rfc3339(at: datetime) -> str:
@@ -182,6 +194,7 @@ class GoogleHealthData:
         self._by_day: dict[tuple[str, date], list[Point]] = {}
         self._sessions = self._index_sessions()
         self._extra = _ExtraMetrics(health)
+        self._activity = None  # sandbox.fitbit_activity.FitbitActivity, built on first use (it imports this module)
         self._day_points = lru_cache(maxsize=512)(self._build_day)
         self._heart_rate_days = lru_cache(maxsize=128)(self._build_heart_rate_day)
 
@@ -333,6 +346,61 @@ class GoogleHealthData:
                 points.append(Point(interval["startTime"] + "#phone", start, members,
                                     {"interval": interval, "count": str(max(1, round(count * 0.9)))}, PHONE))
         return points
+
+    # --- energy and active minutes: the same per-minute truth the export writes (sandbox/fitbit_activity.py) ---
+
+    def activity_day(self, day: date):
+        """The day's per-minute calories and activity levels (None on a day the watch was not worn)."""
+        if self._activity is None:
+            from sandbox.fitbit_activity import FitbitActivity
+
+            self._activity = FitbitActivity(self.health)
+        return self._activity.day(day)
+
+    def _interval_point(self, start_local: datetime, minutes: int, value: dict) -> Point:
+        interval, start, _ = self._interval(start_local, start_local + timedelta(minutes=minutes), civil=True)
+        members = {"interval.start_time": start, "interval.civil_start_time": start_local}
+        return Point(interval["startTime"], start, members, {"interval": interval, **value}, WATCH_DERIVED)
+
+    def _active_energy_burned(self, day: date) -> list[Point]:
+        """A minute interval for each minute that burned more than the BMR: the export's kcal less the BMR (the
+        API's active energy excludes basal; the live payload shows minute intervals with civil times)."""
+        from sandbox.fitbit_activity import BMR_KCAL_PER_MINUTE
+
+        activity = self.activity_day(day)
+        if activity is None:
+            return []
+        midnight = datetime.combine(day, time())
+        return [self._interval_point(midnight + timedelta(minutes=minute), 1,
+                                     {"kcal": round(float(kcal) - BMR_KCAL_PER_MINUTE, 2)})
+                for minute, kcal in enumerate(activity.calories) if kcal > BMR_KCAL_PER_MINUTE + 0.001]
+
+    def _basal_energy_burned(self, day: date) -> list[Point]:
+        """An hour interval per local hour of a worn day: the BMR's kcal for those 60 minutes. [unverified] the
+        interval length Google uses for basal energy (no recorded payload is public): hours keep a year small."""
+        from sandbox.fitbit_activity import BMR_KCAL_PER_MINUTE
+
+        if self.activity_day(day) is None:
+            return []
+        midnight = datetime.combine(day, time())
+        return [self._interval_point(midnight + timedelta(hours=hour), 60, {"kcal": round(BMR_KCAL_PER_MINUTE * 60, 2)})
+                for hour in range(24)]
+
+    def _active_minutes(self, day: date) -> list[Point]:
+        """An hour interval per local hour with active minutes, one entry per level it had (the contract allows at
+        most one per level). [unverified] the interval length (no recorded payload is public)."""
+        activity = self.activity_day(day)
+        if activity is None:
+            return []
+        hours: dict[int, dict[str, int]] = {}
+        for minute, level in activity.minute_levels.items():
+            counts = hours.setdefault(minute // 60, {})
+            counts[level] = counts.get(level, 0) + 1
+        midnight = datetime.combine(day, time())
+        return [self._interval_point(midnight + timedelta(hours=hour), 60, {"activeMinutesByActivityLevel": [
+                    {"activityLevel": ACTIVITY_LEVELS[level], "activeMinutes": str(counts[level])}
+                    for level in ACTIVITY_LEVELS if level in counts]})
+                for hour, counts in sorted(hours.items())]
 
     def _index_sessions(self) -> dict[date, list[dict]]:
         by_day: dict[date, list[dict]] = {}

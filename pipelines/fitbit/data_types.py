@@ -268,6 +268,59 @@ def _steps(points: list[dict]) -> pa.Table:
                                  "steps": int64s([v["count"] for v in values], 0, 1_000_000)})
 
 
+def _interval_schema(values: list[tuple[str, pa.DataType]]) -> pa.Schema:
+    return _schema([*[(f.name, f.type) for f in STEPS_SCHEMA if f.name != "steps"], *values],
+                   keys=("window_date", "start_at_utc"))
+
+
+# energy: the API splits what Fitbit reports as one calorie figure (BMR included) into active energy (an
+# activity's burn, "excluding the basal energy burn") and basal energy (the BMR's burn), both kcal as doubles
+ACTIVE_ENERGY_SCHEMA = _interval_schema([("active_kcal", pa.float64())])
+BASAL_ENERGY_SCHEMA = _interval_schema([("basal_kcal", pa.float64())])
+
+
+def _energy(schema: pa.Schema, value_key: str, column: str) -> Callable[[list[dict]], pa.Table]:
+    def convert(points: list[dict]) -> pa.Table:
+        values = [p[value_key] for p in points]
+        columns = _interval_columns([v["interval"] for v in values])
+        # ActiveEnergyBurned.kcal: "Must be in the range [0, 1000000]" (the basal kcal documents no range)
+        return _table(schema, {**columns, "window_date": utc_dates(columns["start_at_utc"]),
+                               column: floats([v["kcal"] for v in values], 0, 1_000_000)})
+
+    return convert
+
+
+# active minutes: per interval, whole minutes per level (at most one entry per level); the API's LIGHT, MODERATE
+# and VIGOROUS are Fitbit's lightly, moderately and very active minutes
+ACTIVITY_LEVEL_COLUMNS = {"LIGHT": "light_minutes", "MODERATE": "moderate_minutes", "VIGOROUS": "vigorous_minutes"}
+ACTIVE_MINUTES_SCHEMA = _interval_schema([(c, pa.int64()) for c in ACTIVITY_LEVEL_COLUMNS.values()])
+
+
+def _active_minutes(points: list[dict]) -> pa.Table:
+    values = [p["activeMinutes"] for p in points]
+    columns = _interval_columns([v["interval"] for v in values])
+    minutes: dict[str, list[Any]] = {c: [None] * len(values) for c in ACTIVITY_LEVEL_COLUMNS.values()}
+    for i, value in enumerate(values):
+        levels = value["activeMinutesByActivityLevel"]
+        if not isinstance(levels, list):
+            raise ValueError("activeMinutesByActivityLevel is not a list")
+        for entry in levels:
+            column = ACTIVITY_LEVEL_COLUMNS.get(entry["activityLevel"])
+            if column is None:
+                raise ValueError(f"activity level {entry['activityLevel']!r} is not LIGHT, MODERATE or VIGOROUS")
+            if minutes[column][i] is not None:
+                raise ValueError(f"activity level {entry['activityLevel']} twice in one interval")
+            minutes[column][i] = entry["activeMinutes"]
+    span = pc.divide(pc.subtract(columns["end_at_utc"].cast(pa.int64()), columns["start_at_utc"].cast(pa.int64())),
+                     60 * _MICROS)
+    out = {column: int64s(raw, 0, required=False) for column, raw in minutes.items()}
+    total = pc.add(pc.add(pc.coalesce(out["light_minutes"], 0), pc.coalesce(out["moderate_minutes"], 0)),
+                   pc.coalesce(out["vigorous_minutes"], 0))
+    if pc.any(pc.greater(total, pc.add(span, 1))).as_py():
+        raise ValueError("more active minutes than the interval has")
+    return _table(ACTIVE_MINUTES_SCHEMA, {**columns, "window_date": utc_dates(columns["start_at_utc"]), **out})
+
+
 # --- sessions: sleep and exercise (25 to a page) -----------------------------------------------
 
 SLEEP_STAGES = ("AWAKE", "LIGHT", "DEEP", "REM", "ASLEEP", "RESTLESS")
@@ -448,5 +501,16 @@ DATA_TYPES: tuple[DataType, ...] = (
              "date", MAX_PAGE_SIZE, True, SPO2_SCHEMA, _spo2, "One row per night's oxygen saturation (percent)."),
     DataType("exercise_sessions", "exercise", "exercise", "exercise.interval.civil_start_time", "date",
              SESSION_PAGE_SIZE, True, EXERCISE_SCHEMA, _exercise, "One row per exercise session."),
+    DataType("active_energy_intervals", "active-energy-burned", "activeEnergyBurned",
+             "active_energy_burned.interval.start_time", "timestamp", MAX_PAGE_SIZE, True, ACTIVE_ENERGY_SCHEMA,
+             _energy(ACTIVE_ENERGY_SCHEMA, "activeEnergyBurned", "active_kcal"),
+             "One row per active-energy interval (kcal burned by activity, basal excluded)."),
+    DataType("basal_energy_intervals", "basal-energy-burned", "basalEnergyBurned",
+             "basal_energy_burned.interval.start_time", "timestamp", MAX_PAGE_SIZE, True, BASAL_ENERGY_SCHEMA,
+             _energy(BASAL_ENERGY_SCHEMA, "basalEnergyBurned", "basal_kcal"),
+             "One row per basal-energy interval (kcal burned by the basal metabolic rate)."),
+    DataType("active_minutes_intervals", "active-minutes", "activeMinutes", "active_minutes.interval.start_time",
+             "timestamp", MAX_PAGE_SIZE, True, ACTIVE_MINUTES_SCHEMA, _active_minutes,
+             "One row per active-minutes interval: whole minutes per level (light, moderate, vigorous)."),
 )
 BY_ENTITY = {t.entity: t for t in DATA_TYPES}

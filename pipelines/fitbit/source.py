@@ -1,7 +1,7 @@
 """Fitbit and Pixel data from the Google Health API v4 -> raw.fitbit__<entity>, tables this pipeline alone owns.
 
-Nine data types (heart rate, steps, sleep, weight, body fat, daily resting heart rate, HRV, SpO2,
-exercise), each read from the reconciled stream with an AIP-160 filter on its own time member, newest
+Twelve data types (heart rate, steps, sleep, weight, body fat, daily resting heart rate, HRV, SpO2,
+exercise, active energy, basal energy, active minutes), each read from the reconciled stream with an AIP-160 filter on its own time member, newest
 first, page by page into Arrow tables (data_types.py).
 
 Incremental, per data type: the first run backfills from `start_date`; later runs re-read from `lag_days`

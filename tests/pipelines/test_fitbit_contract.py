@@ -20,7 +20,9 @@ PAGES = sorted(p.name for p in GOOGLE_HEALTH_FIXTURES.glob("*.json")
 PARSER_OF = {"heart_rate": "heart_rate_samples", "steps": "steps_intervals", "sleep": "sleep_sessions",
              "weight": "weight_points", "body_fat": "body_fat_points",
              "daily_resting_heart_rate": "daily_resting_heart_rate", "daily_heart_rate_variability": "daily_hrv",
-             "daily_oxygen_saturation": "daily_spo2", "exercise": "exercise_sessions"}
+             "daily_oxygen_saturation": "daily_spo2", "exercise": "exercise_sessions",
+             "active_energy_burned": "active_energy_intervals", "basal_energy_burned": "basal_energy_intervals",
+             "active_minutes": "active_minutes_intervals"}
 
 
 def parser_for(fixture: str):
@@ -80,7 +82,10 @@ def test_local_times_from_the_offset_match_the_civil_times_google_sends():
     time (heart rate, steps, weight), the two agree."""
     for fixture, member, local_column in (("list_heart_rate.json", "heartRate", "sample_at_local"),
                                           ("list_weight.json", "weight", "measured_at_local"),
-                                          ("list_steps.json", "steps", "start_at_local")):
+                                          ("list_steps.json", "steps", "start_at_local"),
+                                          ("list_active_energy_burned.json", "activeEnergyBurned", "start_at_local"),
+                                          ("list_basal_energy_burned.json", "basalEnergyBurned", "start_at_local"),
+                                          ("list_active_minutes.json", "activeMinutes", "start_at_local")):
         for point, row in zip(contract_fixture(fixture)["dataPoints"], rows(fixture), strict=True):
             value = point[member]
             civil = value["sampleTime"]["civilTime"] if "sampleTime" in value else value["interval"]["civilStartTime"]
@@ -130,6 +135,50 @@ def test_the_parsers_turn_each_fixture_into_raw_rows_with_the_apis_units():
     assert empty.num_rows == 0 and rejected == []
 
 
+def test_energy_and_active_minutes_fixtures_become_raw_rows_in_kcal_and_whole_minutes_per_level():
+    """Active energy excludes the basal burn (discovery: ActiveEnergyBurned), so the raw tables keep the two apart
+    in kcal as sent; active minutes keep the API's three levels, an absent level null (not zero)."""
+    active = rows("list_active_energy_burned.json")
+    assert [r["active_kcal"] for r in active] == [3.2166420000000004, 0.0], "kcal as sent, a JSON 0 kept"
+    assert active[0]["start_at_utc"] == utc("2026-09-14T12:41:00Z") and active[0]["end_at_utc"] == \
+        utc("2026-09-14T12:42:00Z")
+    assert active[0]["start_utc_offset_seconds"] == -14400 and active[0]["window_date"] == date(2026, 9, 14)
+    (basal,) = rows("list_basal_energy_burned.json")
+    assert basal["basal_kcal"] == 68.75 and basal["start_at_local"] == datetime(2026, 9, 14, 8)
+    assert basal["end_at_local"] == datetime(2026, 9, 14, 9)
+    minutes = [(r["start_at_local"], r["light_minutes"], r["moderate_minutes"], r["vigorous_minutes"])
+               for r in rows("list_active_minutes.json")]
+    assert minutes == [(datetime(2026, 9, 14, 8), 12, 9, 21), (datetime(2026, 9, 14, 7), 4, None, None)]
+
+
+@pytest.mark.parametrize(("fixture", "member", "change", "reason"), [
+    ("list_active_energy_burned.json", "activeEnergyBurned", lambda v: v.update(kcal=-1.5), "below 0"),
+    ("list_active_energy_burned.json", "activeEnergyBurned", lambda v: v.update(kcal="3.2"), "not a number"),
+    ("list_active_energy_burned.json", "activeEnergyBurned", lambda v: v.pop("kcal"), "without 'kcal'"),
+    ("list_active_energy_burned.json", "activeEnergyBurned",
+     lambda v: v["interval"].update(endTime="2026-09-14T12:00:00Z"), "ends before it starts"),
+    ("list_active_minutes.json", "activeMinutes",
+     lambda v: v["activeMinutesByActivityLevel"].append({"activityLevel": "LIGHT", "activeMinutes": "1"}),
+     "LIGHT twice"),
+    ("list_active_minutes.json", "activeMinutes",
+     lambda v: v["activeMinutesByActivityLevel"][0].update(activityLevel="ACTIVITY_LEVEL_UNSPECIFIED"),
+     "is not LIGHT, MODERATE or VIGOROUS"),
+    ("list_active_minutes.json", "activeMinutes",
+     lambda v: v["activeMinutesByActivityLevel"][0].update(activeMinutes="many"), "active-minutes data point rejected"),
+    ("list_active_minutes.json", "activeMinutes",
+     lambda v: v["activeMinutesByActivityLevel"][0].update(activeMinutes="61"), "more active minutes than"),
+    ("list_active_minutes.json", "activeMinutes", lambda v: v.pop("activeMinutesByActivityLevel"),
+     "without 'activeMinutesByActivityLevel'"),
+])
+def test_a_malformed_energy_or_active_minutes_point_is_rejected_and_the_rest_kept(fixture, member, change, reason):
+    page = contract_fixture(fixture)["dataPoints"]
+    change(page[0][member])
+    table, rejected = parser_for(fixture).to_arrow(page)
+    assert table.num_rows == len(page) - 1
+    ((point, why),) = rejected
+    assert point is page[0] and reason in why
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     (lambda p: p["heartRate"].update(beatsPerMinute="fast"), "heart-rate data point rejected"),
     (lambda p: p["heartRate"].update(beatsPerMinute="400"), "above 300"),
@@ -174,6 +223,9 @@ def test_a_full_heart_rate_page_becomes_one_arrow_table_column_by_column():
     ("sleep_sessions", 'sleep.interval.end_time >= "2025-01-05T00:00:00Z"'),
     ("daily_hrv", 'daily_heart_rate_variability.date >= "2025-01-05"'),
     ("exercise_sessions", 'exercise.interval.civil_start_time >= "2025-01-05"'),
+    ("active_energy_intervals", 'active_energy_burned.interval.start_time >= "2025-01-05T00:00:00Z"'),
+    ("basal_energy_intervals", 'basal_energy_burned.interval.start_time >= "2025-01-05T00:00:00Z"'),
+    ("active_minutes_intervals", 'active_minutes.interval.start_time >= "2025-01-05T00:00:00Z"'),
 ])
 def test_the_incremental_filters_are_the_documented_aip_160_members(entity, expected):
     assert BY_ENTITY[entity].filter(date(2025, 1, 5)) == expected

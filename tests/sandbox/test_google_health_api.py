@@ -203,7 +203,9 @@ FIXTURES = {"heart-rate": "list_heart_rate.json", "steps": "list_steps.json", "s
             "weight": "list_weight.json", "body-fat": "list_body_fat.json",
             "daily-resting-heart-rate": "list_daily_resting_heart_rate.json",
             "daily-heart-rate-variability": "list_daily_heart_rate_variability.json",
-            "daily-oxygen-saturation": "list_daily_oxygen_saturation.json", "exercise": "list_exercise.json"}
+            "daily-oxygen-saturation": "list_daily_oxygen_saturation.json", "exercise": "list_exercise.json",
+            "active-energy-burned": "list_active_energy_burned.json",
+            "basal-energy-burned": "list_basal_energy_burned.json", "active-minutes": "list_active_minutes.json"}
 
 
 BY_KEBAB = {t.kebab: t for t in DATA_TYPES}

@@ -1,7 +1,13 @@
--- Energy burned per local date (kcal, BMR included) from every health source that reports it, one row per date,
--- the best-ranked source first. Today only the Takeout export does (per-minute calories summed per local date);
--- the Google Health API serves energy as `total-calories` rollups and `active-energy-burned` /
--- `basal-energy-burned` intervals, which the API source does not load yet: its model joins the list when it does.
+-- Energy burned per local date (kcal, BMR included) from every health source that reports it, one row per date
+-- from the best-ranked source that has the day, so a day in both counts once (source_rank: 1 Google Health API
+-- for a day it holds whole, 2 Takeout export, 3 the API for a day it holds only part of: macros/
+-- google_health_day_rank.sql). What the column means per source:
+--   export: the per-minute calories (Fitbit's total, BMR included) summed per local date; calorie_minutes is the
+--     minutes with a value (1,440 on a worn day).
+--   API: the API splits that total into active energy ("excluding the basal energy burn") and basal energy, so
+--     a day's calories are basal + active kcal of the intervals starting on it; calorie_minutes is the minutes
+--     the basal intervals span. A day counts only with basal energy: active energy alone is not the day's
+--     total.
 with
 
 export_daily as (
@@ -17,8 +23,58 @@ export_daily as (
 
 ),
 
+api_days as (
+
+    {{ google_health_day_rank() }}
+
+),
+
+api_basal as (
+
+    select
+        activity_date,
+        sum(basal_kcal) as basal_kcal
+    from {{ ref('stg_google_health__basal_energy_intervals') }}
+    group by activity_date
+
+),
+
+api_active as (
+
+    select
+        activity_date,
+        sum(active_kcal) as active_kcal
+    from {{ ref('stg_google_health__active_energy_intervals') }}
+    group by activity_date
+
+),
+
+api_daily as (
+
+    select
+        api_basal.activity_date,
+        {{ round_float('api_basal.basal_kcal + coalesce(api_active.active_kcal, 0)', 2) }} as calories_kcal,
+        cast(api_days.basal_minutes as {{ dbt.type_bigint() }}) as calorie_minutes,
+        cast('google_health_api' as {{ dbt.type_string() }}) as source_system,
+        api_days.source_rank
+    from api_basal
+    inner join api_days
+        on api_basal.activity_date = api_days.activity_date
+    left join api_active
+        on api_basal.activity_date = api_active.activity_date
+
+),
+
 unioned as (
 
+    select
+        activity_date,
+        calories_kcal,
+        calorie_minutes,
+        source_system,
+        source_rank
+    from api_daily
+    union all
     select
         activity_date,
         calories_kcal,
