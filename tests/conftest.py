@@ -43,13 +43,30 @@ SLOW_FILES = ("pipelines/test_notion.py", "pipelines/test_hubspot.py", "pipeline
               "ops/test_run_ledger.py", "ops/test_secrets.py")
 
 
+# the longest files, longest first (measured with --durations=0): `--dist loadfile` hands files to the workers in
+# collection order, so these start at once and the short files fill in around them, instead of a 6-minute
+# emulator test starting last while the other worker idles. The emulator test builds the reference warehouse
+# (tests/fixtures/reference_warehouse.py) first thing, before the Postgres and dashboard tests ask for it.
+LONGEST_FIRST = ("destinations/test_bigquery_emulator.py", "dbt/test_dbt_build_script.py", "pipelines/test_hubspot.py",
+                 "ops/test_onboarding.py", "dbt/test_health_marts.py", "pipelines/test_notion.py",
+                 "pipelines/test_fitbit.py", "pipelines/test_fitbit_export.py", "reliability/test_crash_convergence.py",
+                 "dbt/test_ops_marts.py", "ops/test_run_ledger.py", "destinations/test_postgres.py",
+                 "dashboard/test_pages.py")
+
+
 def pytest_collection_modifyitems(config, items):
     """`make check` runs `-m "not slow"`: the folders and files above are slow as a whole; elsewhere tests mark
-    themselves."""
+    themselves. The longest files go first (LONGEST_FIRST); the rest keep their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def relative(item) -> str:
+        return "/".join(Path(str(item.fspath)).relative_to(REPO / "tests").parts)
+
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
         if parts and (parts[0] in SLOW_FOLDERS or "/".join(parts) in SLOW_FILES):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: rank.get(relative(item), len(rank)))
 
 
 @pytest.fixture(autouse=True)
@@ -140,12 +157,12 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
-def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.CompletedProcess:
+def run_dbt(*args: str, target: str = "dev", check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     """Real dbt CLI in a subprocess (so no DuckDB handle outlives the run), with our profiles.yml."""
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target", target]
     with warm_dbt(cmd, {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}) as env:
-        result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return result

@@ -50,6 +50,9 @@ def edit_in_the_sandbox(sandbox) -> tuple[str, str]:
 
 
 @pytest.mark.slow
+# the suite's longest test (two loads and a whole dbt build through the emulator's SQL translation): 600 s, the
+# default, is its typical time on a loaded 2-core machine, so its hang guard is longer
+@pytest.mark.timeout(1500)
 # dlt asks google-cloud-bigquery for a Storage API client when it reads results; not installed, and the
 # emulator's REST answers are what the test should read anyway
 @pytest.mark.filterwarnings("ignore:Cannot create BigQuery Storage client")
