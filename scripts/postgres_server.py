@@ -196,6 +196,9 @@ def env_lines(pg: PostgresServer) -> list[str]:
 def main() -> int:
     # `kill` (SIGTERM) cleans up like Ctrl-C; either may come at any moment, even while the server starts
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # and Ctrl-C stops it even when started with SIGINT ignored (a background job, a test worker's child): Python
+    # installs its Ctrl-C handler only when SIGINT was not ignored at start, and signal.pause() then waited forever
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with PostgresServer() as pg:
             print(f"PostgreSQL on {pg.host}:{pg.port} (data in {pg.root}). It runs until Ctrl-C here, which stops "
