@@ -1,38 +1,7 @@
 -- one row per active-energy interval start (the reconciled stream). Active energy is the energy an activity
 -- burned "excluding the basal energy burn" (discovery document, ActiveEnergyBurned): kcal as the API sends it.
-with
-
-source as (
-
-    {{ source_if_exists('google_health', 'fitbit__active_energy_intervals', {
-        'start_at_utc': type_timestamp_utc(),
-        'end_at_utc': type_timestamp_utc(),
-        'start_at_local': type_timestamp_local(),
-        'start_utc_offset_seconds': dbt.type_bigint(),
-        'active_kcal': dbt.type_float(),
-    }) }}
-
-),
-
-renamed as (
-
-    select
-        -- timestamps and dates
-        cast(start_at_utc as {{ type_timestamp_utc() }}) as start_at_utc,
-        cast(end_at_utc as {{ type_timestamp_utc() }}) as end_at_utc,
-        cast(start_at_local as {{ type_timestamp_local() }}) as start_at_local,
-        cast(start_utc_offset_seconds / 60 as {{ dbt.type_int() }}) as utc_offset_minutes,
-        cast(start_at_local as date) as activity_date,
-
-        -- numerics
-        cast(active_kcal as {{ dbt.type_float() }}) as active_kcal,
-
-        -- lineage
-        cast('google_health_api' as {{ dbt.type_string() }}) as source_system,
-        1 as source_rank
-
-    from source
-
-)
-
-select * from renamed
+{{ google_health_intervals('fitbit__active_energy_intervals', {
+    'active_kcal': dbt.type_float(),
+}, [
+        'cast(active_kcal as ' ~ dbt.type_float() ~ ') as active_kcal',
+]) }}

@@ -1,38 +1,7 @@
 -- one row per interval start (the reconciled stream: an interval the phone and the watch both counted is there
 -- once)
-with
-
-source as (
-
-    {{ source_if_exists('google_health', 'fitbit__steps_intervals', {
-        'start_at_utc': type_timestamp_utc(),
-        'end_at_utc': type_timestamp_utc(),
-        'start_at_local': type_timestamp_local(),
-        'start_utc_offset_seconds': dbt.type_bigint(),
-        'steps': dbt.type_bigint(),
-    }) }}
-
-),
-
-renamed as (
-
-    select
-        -- timestamps and dates
-        cast(start_at_utc as {{ type_timestamp_utc() }}) as start_at_utc,
-        cast(end_at_utc as {{ type_timestamp_utc() }}) as end_at_utc,
-        cast(start_at_local as {{ type_timestamp_local() }}) as start_at_local,
-        cast(start_utc_offset_seconds / 60 as {{ dbt.type_int() }}) as utc_offset_minutes,
-        cast(start_at_local as date) as activity_date,
-
-        -- numerics
-        cast(steps as {{ dbt.type_bigint() }}) as steps,
-
-        -- lineage
-        cast('google_health_api' as {{ dbt.type_string() }}) as source_system,
-        1 as source_rank
-
-    from source
-
-)
-
-select * from renamed
+{{ google_health_intervals('fitbit__steps_intervals', {
+    'steps': dbt.type_bigint(),
+}, [
+        'cast(steps as ' ~ dbt.type_bigint() ~ ') as steps',
+]) }}
