@@ -29,6 +29,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -48,19 +49,30 @@ LOAD_DATE_SQL = "(2 + length(_dlt_load_id)) + 8"  # the changed-date scan: load 
 ON_DEMAND_USD_PER_TIB = 6.25
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None, str]:
-    """(wall seconds, peak RSS MB or None without GNU time, output) of a command in a process of its own."""
+class Timed(NamedTuple):
+    seconds: float  # wall
+    peak_mb: float | None  # peak RSS; None without GNU time
+    output: str
+    cpu_s: float | None = None  # user + system CPU seconds of the process and its children; None without GNU time
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> Timed:
+    """Wall seconds, peak RSS MB, output and CPU seconds of a command in a process of its own. On a shared machine
+    wall time waits for the other processes; CPU seconds do not, so the CPU ratio is the steadier comparison."""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    wrapped = [gnu_time, "-f", "peak_kb=%M", *cmd] if gnu_time else cmd
+    wrapped = [gnu_time, "-f", "peak_kb=%M cpu_s=%U+%S", *cmd] if gnu_time else cmd
     started = time.perf_counter()
     done = subprocess.run(wrapped, env=env, capture_output=True, text=True, cwd=REPO)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    peak = None
+    peak = cpu = None
     if gnu_time and "peak_kb=" in done.stderr:
-        peak = int(done.stderr.rsplit("peak_kb=", 1)[1].split()[0]) / 1024
-    return seconds, peak, done.stdout + done.stderr
+        tail = done.stderr.rsplit("peak_kb=", 1)[1].split()  # ["<kb>", "cpu_s=<user>+<system>", ...]
+        peak = int(tail[0]) / 1024
+        if len(tail) > 1 and tail[1].startswith("cpu_s="):
+            cpu = sum(float(x) for x in tail[1].removeprefix("cpu_s=").split("+"))
+    return Timed(seconds, peak, done.stdout + done.stderr, cpu)
 
 
 def native_command(folder: Path, database: Path) -> list[str]:
@@ -121,20 +133,23 @@ def bench(days: int, work: Path, with_dbt: bool) -> dict:
     for name in ("FORCE_FULL_REFRESH", "FITBIT_EXPORT_FULL_REFRESH"):
         env.pop(name, None)
     importer = [sys.executable, "-m", "pipelines.fitbit_export", "--path", str(manifest.path)]
-    import_s, import_mb, _ = timed(importer, env)
-    native_s, native_mb, _ = timed(native_command(manifest.folder, work / "native.duckdb"), env)
-    result = {"days": days, "samples": samples, "export_mb": size_mb, "written_s": written, "import_s": import_s,
-              "import_mb": import_mb, "native_s": native_s, "native_mb": native_mb, "build_s": None,
+    ours = timed(importer, env)
+    native = timed(native_command(manifest.folder, work / "native.duckdb"), env)
+    result = {"days": days, "samples": samples, "export_mb": size_mb, "written_s": written, "import_s": ours.seconds,
+              "import_mb": ours.peak_mb, "import_cpu_s": ours.cpu_s, "native_s": native.seconds,
+              "native_mb": native.peak_mb, "native_cpu_s": native.cpu_s, "build_s": None, "build_mb": None,
               "incremental_import_s": None, "incremental_build_s": None, "new_day_samples": new_day_samples}
     if with_dbt:
-        result["build_s"] = timed(dbt_command(), env)[0]
+        build = timed(dbt_command(), env)
+        result["build_s"], result["build_mb"] = build.seconds, build.peak_mb
     before = newest_load(warehouse)
     shutil.move(held_back, last)  # the next cumulative export
-    result["incremental_import_s"], result["incremental_import_mb"], log = timed(importer, env)
-    if "1 new or changed imported" not in log:
-        raise SystemExit(f"the incremental import did not read exactly the new day's file:\n{log[-2000:]}")
+    incremental = timed(importer, env)
+    result["incremental_import_s"], result["incremental_import_mb"] = incremental.seconds, incremental.peak_mb
+    if "1 new or changed imported" not in incremental.output:
+        raise SystemExit(f"the incremental import did not read exactly the new day's file:\n{incremental.output[-2000:]}")
     if with_dbt:
-        result["incremental_build_s"] = timed(dbt_command(), env)[0]
+        result["incremental_build_s"] = timed(dbt_command(), env).seconds
     new_load = newest_load(warehouse)
     assert new_load != before, "the new day was not loaded"
     result["bq_full_bytes"], result["bq_incremental_bytes"] = bytes_estimate(warehouse, new_load)
@@ -160,6 +175,18 @@ def report(results: list[dict]) -> list[str]:
             f"{fmt(total, '>8.1f')} {r['bq_full_bytes'] / 1e6:>11,.0f} {r['bq_incremental_bytes'] / 1e6:>11,.1f}")
     return lines
 
+
+def cpu_report(results: list[dict]) -> list[str]:
+    """The same imports in CPU seconds (user + system, all threads): what the processes spent, not what they waited
+    for on a shared machine; and the first dbt build's peak memory (the import's target does not cover it)."""
+    lines = [f"{'size':>9} {'import CPU s':>13} {'native CPU s':>13} {'CPU ratio':>10} {'build peak MB':>14}"]
+    for r in results:
+        size = f"{r['days'] / 365:.0f} y" if r["days"] >= 365 else f"{r['days']} d"
+        ours, native = r.get("import_cpu_s"), r.get("native_cpu_s")
+        ratio = ours / native if ours is not None and native else None
+        lines.append(f"{size:>9} {fmt(ours, '>13.1f')} {fmt(native, '>13.1f')} {fmt(ratio, '>10.1f')} "
+                     f"{fmt(r.get('build_mb'), '>14,.0f')}")
+    return lines
 
 def verdicts(results: list[dict]) -> list[str]:
     largest, smallest = results[-1], results[0]
@@ -212,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
     print("\n".join(report(results)))
+    print("\n".join(cpu_report(results)))
     print("\n".join(verdicts(results)))
     print(f"(whole processes, {os.cpu_count()} cores; ratio = our import's wall time / DuckDB read_json's)")
     return 0

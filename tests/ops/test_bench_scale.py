@@ -28,6 +28,13 @@ def test_bench_scale_small_size_prints_every_figure_and_verdict(capsys, tmp_path
     assert import_s > 0 and native_s > 0
     assert (import_s - 0.05) / (native_s + 0.05) - 0.05 <= ratio <= (import_s + 0.05) / max(native_s - 0.05, 0.01) + 0.05
     assert row[8] == "n/a" and float(row[9]) > 0  # no dbt; the incremental import was timed
+    # the same imports in CPU seconds (GNU time's user + system), steadier than wall time on a shared machine
+    cpu_row = next(line.split() for line in out.splitlines()
+                   if line.strip().startswith("3 d ") and line.split() != row)
+    import_cpu, native_cpu, cpu_ratio = float(cpu_row[2]), float(cpu_row[3]), float(cpu_row[4])
+    assert import_cpu > 0 and native_cpu > 0
+    assert (import_cpu - 0.05) / (native_cpu + 0.05) - 0.05 <= cpu_ratio <= (import_cpu + 0.05) / max(native_cpu - 0.05, 0.01) + 0.05
+    assert cpu_row[5] == "n/a"  # no dbt build, no build peak
     assert "import / DuckDB-native at the largest size" in out and ("met" in out or "MISSED" in out)
     assert "BigQuery, 3 days: a full rebuild" in out
     # the imported warehouse holds both exports' samples, the new day's once
