@@ -4,7 +4,9 @@
     sample the same wrist at slightly different instants, so mixing them within a day would count the day twice.
 
     `utc_filter` (a condition on sample_at_utc) is applied to the union *before* the windows: an incremental mart
-    passes the span of the months it recomputes (in_utc_span), so a new day does not rank all history. The span
+    passes the span of the months it recomputes (in_utc_span), so a new day does not rank all history. The export's
+    staging body gets it on its raw rows, before its own de-dup and recorder windows (a filter above that view
+    cannot reach below them). The span
     must hold whole local days (each day's best source is decided from all of its samples): in_utc_span widens
     the months by two days each way. Rows of days only partly inside the span come out too: filter the result
     by date.
@@ -15,13 +17,20 @@
 {%- set columns = [
     'sample_at_utc', 'sample_at_local', 'utc_offset_minutes', 'sample_date', 'bpm', 'source_system', 'source_rank',
 ] -%}
+{#- the export's staging body with the filter on its raw rows, before its windows (a filter above the view stops at
+    its recorder windows, partitioned by the day); the view itself on a full build -#}
+{%- set bodies = {} -%}
+{%- if utc_filter != '1 = 1' -%}
+    {%- do bodies.update({'stg_fitbit_export__heart_rate_samples':
+                          stg_fitbit_export__heart_rate_samples_sql(utc_filter, record_optional=false)}) -%}
+{%- endif -%}
 hr_unioned as (
 
     {{ union_health_sources([
         'stg_google_health__heart_rate_samples',
         'stg_fitbit_export__heart_rate_samples',
         'stg_fitbit__heart_rate_samples',
-    ], columns) }}
+    ], columns, bodies) }}
 
 ),
 

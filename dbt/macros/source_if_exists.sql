@@ -3,10 +3,13 @@
     `columns` maps column name -> type. The table is recorded in the model's meta.optional_source_tables,
     which tells scripts/dbt_build.py that the model builds without it (one such source per model: a
     staging model reads one raw table). `added_later` names columns a newer pipeline version added: a table
-    an older version loaded lacks them until a new file loads into it, and reads them as null. -#}
-{% macro source_if_exists(source_name, table_name, columns, added_later=[]) -%}
+    an older version loaded lacks them until a new file loads into it, and reads them as null.
+    `record_optional` false: a staging body called from another model (whose own meta lists its tables). -#}
+{% macro source_if_exists(source_name, table_name, columns, added_later=[], record_optional=true) -%}
     {%- set relation = source(source_name, table_name) -%}
+    {%- if record_optional -%}
     {{- config(meta={'optional_source_tables': [source_name ~ '.' ~ table_name]}) -}}
+    {%- endif -%}
     {%- set exists = not execute or adapter.get_relation(
         database=relation.database, schema=relation.schema, identifier=relation.identifier
     ) is not none -%}
