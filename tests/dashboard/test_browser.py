@@ -62,7 +62,9 @@ def test_every_page_renders_in_chromium_and_is_screenshotted(dashboard_url):
             assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {name}"
             if PAGES[name]:
                 page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-                page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {PAGES[name]}",
+                # exactly: until the run ends, Streamlit keeps the previous page's charts on screen (stale), so
+                # a loaded machine showed Health's 7 beside Relationships' 1; a page drawing too many still fails
+                page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length === {PAGES[name]}",
                                        timeout=30_000)
                 assert page.locator(".js-plotly-plot").count() == PAGES[name], name
             else:
