@@ -22,27 +22,7 @@ source as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        row_number() over (partition by start_at_utc, data_source order by source_file desc) as file_rank
-    from source
-
-),
-
-deduplicated as (
-
-    select * from ranked
-    where file_rank = 1
-
-),
-
-day_recorder as (
-
-    {{ top_recorder_of_day('deduplicated', 'activity_date', 'sum(' ~ value ~ ')') }}
-
-),
+{{ export_top_recorder_rows('source', 'start_at_utc', 'activity_date', 'sum(' ~ value ~ ')') }},
 
 renamed as (
 

@@ -27,27 +27,7 @@ source as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        row_number() over (partition by sample_at_utc, data_source order by source_file desc) as file_rank
-    from source
-
-),
-
-deduplicated as (
-
-    select * from ranked
-    where file_rank = 1
-
-),
-
-day_recorder as (
-
-    {{ top_recorder_of_day('deduplicated', 'sample_date', 'count(*)') }}
-
-),
+{{ export_top_recorder_rows('source', 'sample_at_utc', 'sample_date', 'count(*)') }},
 
 renamed as (
 
