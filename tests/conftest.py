@@ -137,6 +137,14 @@ def notion_env(sandbox_server, monkeypatch) -> SandboxServer:
     return sandbox_server
 
 
+@pytest.fixture
+def ledger_off(monkeypatch):
+    """For modules that test what a source loads, not the run ledger (tests/ops/test_run_ledger.py, tests/reliability
+    and the ops marts do): each ledger write is a dlt run of its own, about 1 s, twice per pipeline run, a third of
+    such a test's time. Subprocesses the test starts inherit it. Use: `pytestmark = pytest.mark.usefixtures(...)`."""
+    monkeypatch.setenv("RUN_LEDGER", "off")
+
+
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """A folder that `build(folder)` fills once per session, shared by every xdist worker: the first worker to
     ask builds it under a lock while the others wait, then everyone reads the same files (DuckDB opens them

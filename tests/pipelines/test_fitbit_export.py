@@ -27,6 +27,9 @@ TABLES = ("fitbit_export__sleep", "fitbit_export__steps", "fitbit_export__restin
 HR_JSON = "Global Export Data/heart_rate-{}.json"
 
 
+pytestmark = pytest.mark.usefixtures("ledger_off")  # what the import loads; one test below reads the ledger
+
+
 def load(path, **kwargs):
     return run_source("fitbit_export", lambda: fitbit_export_source(path=str(path), **kwargs))
 
@@ -368,7 +371,8 @@ def test_a_file_that_turns_corrupt_keeps_its_last_good_rows(warehouse, fitbit_ex
 # ------------------------------------------------------------------------- 5: saying what was not read --
 
 def test_files_not_read_are_counted_by_kind_in_the_log_the_file_report_and_the_ledger(warehouse, takeout_fixture,
-                                                                                       capsys):
+                                                                                       capsys, monkeypatch):
+    monkeypatch.setenv("RUN_LEDGER", "on")
     assert main(["--path", str(takeout_fixture("mixed"))]) == 0
     err = capsys.readouterr().err
     assert ("ignored: 5 files of 5 kinds (distance 1, time_in_heart_rate_zones 1, "

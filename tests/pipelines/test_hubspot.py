@@ -21,6 +21,8 @@ from tests.conftest import REPO, SHORT_LIFE, Warehouse, run_dbt
 CONTACTS, COMPANIES, ENGAGEMENTS = "raw.hubspot__contacts", "raw.hubspot__companies", "raw.hubspot__engagements"
 
 
+pytestmark = pytest.mark.usefixtures("ledger_off")  # what the source loads; the ledger has its own tests
+
 
 @pytest.fixture
 def sandbox_life():

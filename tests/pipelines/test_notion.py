@@ -21,6 +21,8 @@ QUERY = "POST /v1/data_sources/query"
 ID_ONLY_QUERY = "POST /v1/data_sources/query?filter_properties"
 
 
+pytestmark = pytest.mark.usefixtures("ledger_off")  # what the source loads; the ledger has its own tests
+
 
 @pytest.fixture
 def sandbox_life():
