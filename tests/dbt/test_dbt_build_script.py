@@ -229,8 +229,9 @@ def test_pipeline_freshness_fails_naming_the_source_that_stopped_loading(export_
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     paths = ("--target-path", str(tmp_path / "dbt"), "--log-path", str(tmp_path / "dbt" / "logs"))
 
-    def check() -> subprocess.CompletedProcess:
-        return run_dbt("run-operation", "check_pipeline_freshness", *paths, check=False)
+    def check(*dbt_vars: str) -> subprocess.CompletedProcess:
+        # with the vars of the build before it: a change of vars makes dbt parse the whole project again
+        return run_dbt("run-operation", "check_pipeline_freshness", *dbt_vars, *paths, check=False)
 
     fresh = check()
     assert fresh.returncode == 0, fresh.stdout[-3000:]
@@ -239,15 +240,17 @@ def test_pipeline_freshness_fails_naming_the_source_that_stopped_loading(export_
     # eight days later without a successful run: past the default error_after of 168 h
     (finished,), = query(warehouse, "select max(finished_at) from marts.fct_pipeline_runs")
     later = (finished + timedelta(hours=200)).strftime("%Y-%m-%d %H:%M:%S")
-    run_dbt("build", "--select", "pipeline_health", "--vars", json.dumps({"ops_as_of": later}), *paths)
-    stale = check()
+    as_of = ("--vars", json.dumps({"ops_as_of": later}))
+    run_dbt("build", "--select", "pipeline_health", *as_of, *paths)
+    stale = check(*as_of)
     assert stale.returncode != 0
     assert "not loading: fitbit_export (last successful run 200.0 h ago, error after 168 h)" in stale.stdout
 
     # a source the user no longer runs: error_after null, a warning only
     never_stale = {"ops_as_of": later, "pipeline_freshness_hours": {"default": {"warn_after": 36, "error_after": None}}}
-    run_dbt("build", "--select", "pipeline_health", "--vars", json.dumps(never_stale), *paths)
-    quiet = check()
+    never_stale_vars = ("--vars", json.dumps(never_stale))
+    run_dbt("build", "--select", "pipeline_health", *never_stale_vars, *paths)
+    quiet = check(*never_stale_vars)
     assert quiet.returncode == 0, quiet.stdout[-3000:]
     assert "pipeline freshness warning: fitbit_export (last successful run 200.0 h ago" in quiet.stdout
 

@@ -12,7 +12,8 @@ import pytest
 from pipelines.common.runner import run_source
 from pipelines.fitbit.export import fitbit_export_source, readers
 
-pytestmark = pytest.mark.slow  # each test runs the import end to end (tests/conftest.py: SLOW_FILES)
+pytestmark = [pytest.mark.slow,  # each test runs the import end to end (tests/conftest.py: SLOW_FILES)
+              pytest.mark.usefixtures("ledger_off")]  # what the import loads; the ledger has its own tests
 
 TABLES = ("fitbit_export__steps", "fitbit_export__calories", "fitbit_export__heart_rate")
 

@@ -34,6 +34,9 @@ CONTACTS, COMPANIES, ENGAGEMENTS = "raw.hubspot__contacts", "raw.hubspot__compan
 SEARCH = "POST /crm/v3/objects/search"
 
 
+pytestmark = pytest.mark.usefixtures("ledger_off")  # what the source loads; the ledger has its own tests
+
+
 def _configure(mp: pytest.MonkeyPatch, server: SandboxServer) -> None:
     """The source pointed at the sandbox, paging by 10, pacing off."""
     for name, value in server.pipeline_env().items():
