@@ -108,6 +108,12 @@ def _sleep_levels(rng: random.Random, start: datetime, minutes: int, classic: bo
     return segments
 
 
+def _sleep_log_id(wake_day: date) -> int:
+    """A night's logId from the day it ends (its nap: + 1), as Fitbit's ids follow time: the same night keeps its id
+    when the life is generated again a day later (the demo's life ends yesterday), never another night's."""
+    return 10_000_000_000 + wake_day.toordinal() * 10
+
+
 def _sleep_log(rng: random.Random, log_id: int, start: datetime, minutes: int, classic: bool, main: bool) -> dict:
     """A sleep log as the API's /1.2/ sleep endpoints return it (stages or classic)."""
     end = start + timedelta(minutes=minutes)
@@ -142,7 +148,7 @@ def generate_health(life: SyntheticLife, heart_rate_interval: int = 4, timezone:
     worn = {d for d in life.dates() if rng.random() > 0.03}
     sleep, steps, minute_steps, resting, weight = [], {}, {}, {}, []
     kg = 79.0
-    for i, d in enumerate(life.dates()):
+    for d in life.dates():
         sick, weekend = life.is_sick(d), life.is_weekend(d)
         if d in worn:
             resting[d] = round(60.5 - 3 * life.fraction(d) + (6 if sick else 0) + rng.gauss(0, 1.2), 2)
@@ -156,10 +162,10 @@ def generate_health(life: SyntheticLife, heart_rate_interval: int = 4, timezone:
             bed = datetime.combine(d - timedelta(days=1), time(22, 0)) + timedelta(
                 minutes=rng.randint(30, 90) + (45 if weekend else 0), seconds=rng.choice([0, 30]))
             minutes = max(240, int(rng.gauss(480 if sick else 440, 45)))
-            sleep.append(_sleep_log(rng, 10_000_000_000 + i * 10, bed, minutes, rng.random() < 0.08, True))
+            sleep.append(_sleep_log(rng, _sleep_log_id(d), bed, minutes, rng.random() < 0.08, True))
             if rng.random() < (0.3 if sick else 0.06):
                 nap = datetime.combine(d, time(14, rng.randint(0, 59)))
-                sleep.append(_sleep_log(rng, 10_000_000_000 + i * 10 + 1, nap, rng.randint(20, 70), True, False))
+                sleep.append(_sleep_log(rng, _sleep_log_id(d) + 1, nap, rng.randint(20, 70), True, False))
         kg += rng.gauss(-0.008, 0.05)
         if rng.random() < 0.4:
             logged = datetime.combine(d, time(7, rng.randint(0, 40), rng.randint(0, 59)))

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.fitbit_data import DEFAULT_TIMEZONE, generate_health
 from sandbox.fitbit_export import EXPORT_FOLDER, write_export
-from sandbox.life import SyntheticLife
+from sandbox.life import LifeConfig, SyntheticLife
 from tests.fixtures.fitbit import FITBIT_TEST_LIFE, TAKEOUT_FIXTURES
 
 MIXED = TAKEOUT_FIXTURES / "mixed" / "Takeout" / "Fitbit"
@@ -62,6 +62,17 @@ def test_sleep_logs_are_consistent_like_the_api(fitbit_health):
         assert sum(log["levels"]["summary"][lv]["minutes"] for lv in asleep) == log["minutesAsleep"]
 
 
+
+def test_a_night_keeps_its_log_id_when_the_life_is_generated_a_day_later():
+    """The demo's life ends yesterday, so a second `make demo` a day later generates it shifted by one day; a logId
+    that then named another night put two sessions under one id in the warehouse (a duplicate sleep_id)."""
+    first = LifeConfig(start=date(2025, 3, 1), days=40)
+    later = LifeConfig(start=first.start + timedelta(days=1), days=40)
+    nights = [{log["logId"]: (log["dateOfSleep"], log["isMainSleep"]) for log in
+               generate_health(SyntheticLife(config), heart_rate_interval=600).sleep} for config in (first, later)]
+    shared = nights[0].keys() & nights[1].keys()
+    assert len(shared) > 30
+    assert {i: nights[0][i] for i in shared} == {i: nights[1][i] for i in shared}
 def test_heart_rate_is_irregular_with_a_daily_rhythm():
     health = generate_health(SyntheticLife(FITBIT_TEST_LIFE))  # the benchmark's density: ~every 4 s
     day = next(d for d in sorted(health.worn_days) if not health.life.is_sick(d))
