@@ -81,3 +81,15 @@ best_source_samples as (
 
 )
 {%- endmacro %}
+
+
+{#- The raw tables whose new rows make fct_heart_rate_daily recompute a month: (source, table, the date expression
+    of a row) for changed_months (the mart, and its post-hook recording the months for the tests). -#}
+{% macro heart_rate_daily_changed_sources() -%}
+    {{- return([
+        ('fitbit_export', 'fitbit_export__heart_rate', 'sample_date'),
+        ('google_health', 'fitbit__heart_rate_samples', 'sample_at_local'),
+        ('fitbit_export', 'fitbit_export__resting_heart_rate', 'metric_date'),
+        ('google_health', 'fitbit__daily_resting_heart_rate', 'metric_date'),
+    ]) -}}
+{%- endmacro %}

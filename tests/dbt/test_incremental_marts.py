@@ -165,6 +165,45 @@ def test_the_export_samples_are_cut_to_the_recomputed_span_before_the_staging_wi
     assert max(incremental[d][3] for d in incremental if d.month == 2) == 170  # max_bpm: the change reached it
 
 
+TESTS = ("export_heart_rate_samples_one_row_per_instant", "heart_rate_samples_one_row_per_instant")
+
+
+def test_the_sample_views_tests_read_the_recomputed_months_and_fail_there(life):
+    """The heart-rate sample views' one-row-per-instant tests check the months the mart's last build recomputed (a
+    generic test over the views read all history on every build, five times): a sample without a local date in a
+    recomputed month fails them, one in a month the build left alone is not read, and a full build reads both."""
+    path = life.manifest.file(next(name for name in sorted(life.manifest.files)
+                                   if name.startswith("Global Export Data/heart_rate-2025-02-1")))
+    samples = json.loads(path.read_text())
+    samples[0]["value"]["bpm"] += 1
+    path.write_text(json.dumps(samples))
+    life.import_export()
+    run_dbt("run", "--select", MART)
+    months = life.warehouse.query(f"select cast(month_start as varchar) from marts.{MART}__recomputed_months")
+    assert months == [("2025-02-01",)]
+    raw = "raw.fitbit_export__heart_rate"
+    con = duckdb.connect(str(life.warehouse.path))
+    try:  # one dateless copy of a sample in a recomputed month (February), one in a month left alone (January)
+        for day in ("2025-01-10", "2025-02-20"):
+            con.execute(f"insert into {raw} select * replace (sample_at_utc + interval 500 millisecond as "
+                        f"sample_at_utc, null as sample_date) from {raw} where sample_date = ? limit 1", [day])
+    finally:
+        con.close()
+    try:
+        scoped = run_dbt("test", "--select", *TESTS, check=False)
+        assert scoped.returncode != 0
+        assert "Got 1 result" in scoped.stdout, scoped.stdout[-3000:]  # February's, not January's
+        full = run_dbt("build", "--select", MART, *TESTS, "--full-refresh", check=False)
+        assert life.warehouse.query(f"select month_start from marts.{MART}__recomputed_months") == [(None,)]
+        assert full.returncode != 0 and "Got 2 results" in full.stdout, full.stdout[-3000:]
+    finally:
+        con = duckdb.connect(str(life.warehouse.path))
+        try:
+            con.execute(f"delete from {raw} where sample_date is null")
+        finally:
+            con.close()
+
+
 @pytest.mark.slow
 def test_incremental_equals_a_full_rebuild_on_postgres(postgres_env, monkeypatch, tmp_path):
     """The same as above into a real PostgreSQL (delete+insert of the recomputed days, the watermark's load ids

@@ -36,7 +36,7 @@ def test_bench_scale_small_size_prints_every_figure_and_verdict(capsys, tmp_path
     assert (import_cpu - 0.05) / (native_cpu + 0.05) - 0.05 <= cpu_ratio <= (import_cpu + 0.05) / max(native_cpu - 0.05, 0.01) + 0.05
     assert cpu_row[5] == "n/a"  # no dbt build, no build peak
     assert "import / DuckDB-native at the largest size" in out and ("met" in out or "MISSED" in out)
-    assert "BigQuery, 3 days: a full rebuild" in out
+    assert "BigQuery, 3 days: a full build of fct_heart_rate_daily and its sample tests" in out
     # the imported warehouse holds both exports' samples, the new day's once
     import duckdb
 

@@ -4,8 +4,10 @@
     reach. `optional: true` for a raw table that exists only once its pipeline wrote it (a source's rejected
     records, an export without that file type): an absent table holds no duplicates and passes.
     `added_later` names key columns a newer pipeline version added: a table an older version loaded lacks
-    them until a new file loads into it, and its key is then the other columns. -#}
-{% test unique_key(model, columns, optional=false, added_later=[]) %}
+    them until a new file loads into it, and its key is then the other columns. `recomputed_by` (a mart's name) with
+    `instant_column`: only the rows in the span of the months that mart's last build recomputed (all after a full
+    build, see macros/recomputed_months.sql), for a raw table too large to read whole on every build. -#}
+{% test unique_key(model, columns, optional=false, added_later=[], recomputed_by=none, instant_column=none) %}
     {%- set columns = [columns] if columns is string else columns -%}
     {%- set exists = true -%}
     {%- if optional and execute -%}
@@ -23,6 +25,9 @@
         {{ key }},
         count(*) as rows_with_key
     from {{ model }}
+    {%- if recomputed_by is not none %}
+    where {{ in_utc_span(instant_column, recomputed_months(ref(recomputed_by))) }}
+    {%- endif %}
     group by {{ key }}
     having count(*) > 1
     {%- else %}

@@ -4,13 +4,9 @@
 -- from 70 %, peak from 85 %); samples are irregular, so a minute counts once, by its mean bpm.
 -- Incremental (macros/incremental_by_load.sql): a build recomputes the months holding a day that raw rows
 -- loaded since the last build touched (by dlt load id, so a re-imported old file counts), replacing those
--- months' partitions on BigQuery (insert_overwrite) and those days elsewhere (delete+insert).
-{%- set changed_sources = [
-    ('fitbit_export', 'fitbit_export__heart_rate', 'sample_date'),
-    ('google_health', 'fitbit__heart_rate_samples', 'sample_at_local'),
-    ('fitbit_export', 'fitbit_export__resting_heart_rate', 'metric_date'),
-    ('google_health', 'fitbit__daily_resting_heart_rate', 'metric_date'),
-] %}
+-- months' partitions on BigQuery (insert_overwrite) and those days elsewhere (delete+insert); it records those months
+-- (macros/recomputed_months.sql) for the tests of the sample views, which check them and not all history.
+{%- set changed_sources = heart_rate_daily_changed_sources() %}
 {%- set optional_tables = [] %}
 {%- for source_name, table_name, _ in changed_sources %}
     {%- do optional_tables.append(source_name ~ '.' ~ table_name) %}
@@ -19,7 +15,10 @@
     materialized='incremental',
     on_schema_change='fail',
     meta={'optional_source_tables': optional_tables},
-    post_hook="{{ save_load_watermark(source('fitbit_export', 'fitbit_export__heart_rate')) }}",
+    post_hook=[
+        "{{ save_recomputed_months(heart_rate_daily_changed_sources(), source('fitbit_export', 'fitbit_export__heart_rate')) }}",
+        "{{ save_load_watermark(source('fitbit_export', 'fitbit_export__heart_rate')) }}",
+    ],
     **incremental_by_month_config('heart_rate_date'),
 ) }}
 {%- for source_name, table_name, _ in changed_sources %}
