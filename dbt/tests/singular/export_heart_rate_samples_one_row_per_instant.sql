@@ -3,6 +3,9 @@
 -- history after a full build, the changed months on a scheduled one (macros/recomputed_months.sql). Its body is read
 -- with those months' span applied to the raw rows, before its de-dup and recorder windows, as the mart reads it.
 {%- set months = recomputed_months(ref('fct_heart_rate_daily')) %}
+{% if months == [] -%}
+{{ no_sample_instant_problems() }}
+{%- else -%}
 with
 
 samples as (
@@ -16,3 +19,4 @@ samples as (
 )
 
 {{ sample_instant_problems('samples', months) }}
+{%- endif %}

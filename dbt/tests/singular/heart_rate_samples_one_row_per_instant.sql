@@ -4,8 +4,12 @@
 -- those months' span applied to the raw rows, as the mart reads it, so the test costs what the mart costs.
 {%- set months = recomputed_months(ref('fct_heart_rate_daily')) %}
 -- depends on {{ ref('int_health__heart_rate_samples') }}
+{% if months == [] -%}
+{{ no_sample_instant_problems() }}
+{%- else -%}
 with
 
 {{ heart_rate_samples_ctes(in_utc_span('sample_at_utc', months)) }}
 
 {{ sample_instant_problems('best_source_samples', months) }}
+{%- endif %}
