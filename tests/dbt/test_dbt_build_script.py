@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from pipelines.common.runner import run_source
-from scripts.dbt_build import plan, upstream_source_tables
+from scripts.dbt_build import parse_args_of, plan, upstream_source_tables
 from tests.conftest import REPO, run_dbt
 from tests.dbt_cache import warm_dbt
 from tests.fixtures.fitbit import FITBIT_TEST_LIFE
@@ -79,6 +79,14 @@ def test_only_what_present_tables_feed_is_built_and_optional_reads_never_hold_a_
     p = plan(manifest, {"hubspot.links", "notion.pages"})
     assert p.absent_tables == ["hubspot.contacts"]
     assert "contact_links" in p.skipped and "stg_links" in p.skipped  # stg_links also reads stg_contacts
+
+
+def test_the_run_operation_before_the_build_parses_with_the_builds_vars():
+    """dbt parses the whole project again when the vars differ from its last parse: the script's run-operation took
+    none, so `make dbt-build DBT_BUILD_ARGS="--vars ..."` parsed twice in full (and the next run again)."""
+    assert parse_args_of(["--select", "x", "--vars", "{a: 1}", "--full-refresh"]) == ["--vars", "{a: 1}"]
+    assert parse_args_of(["--vars={a: 1}"]) == ["--vars", "{a: 1}"]
+    assert parse_args_of(["--full-refresh", "--select", "x"]) == []
 
 
 def test_optional_source_tables_come_from_the_source_if_exists_macro(tmp_path):
