@@ -350,8 +350,8 @@ def twins(files: list[ExportFile], utc_offsets: dict[date, int] | None = None) -
     - exercise-N.json files carry no date (numbered by offset): any UserExercises CSV file covers them.
     `utc_offsets` maps a local day to its offset at midnight (minutes); default 0.
     """
-    # per kind once, not per JSON file: ten years of day files made the per-file scans quadratic (2 s of a 7 s
-    # import that skipped every unchanged file)
+    # per kind once, not per JSON file: per-file scans were quadratic in the file count (ten years of day files:
+    # 0.6 s of a 6.8 s import that skipped every unchanged file)
     csv: dict[str, list[ExportFile]] = {}
     for c in files:
         if c.layout == "csv":

@@ -1,6 +1,6 @@
 -- one row per sample instant: the pipeline replaces each re-read window whole and the reconciled stream has one
 -- point per instant, so raw already holds one row per instant (millions of rows: no dedupe window here;
--- the unique test below proves it)
+-- its one_row_per_instant test proves it, on the months fct_heart_rate_daily recomputed)
 with
 
 source as (
