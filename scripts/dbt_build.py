@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.dbt_invoke import invoke
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO / "dbt"
@@ -139,12 +140,8 @@ def plan(manifest: dict, present_tables: set[str]) -> Plan:
 # --- dbt ---
 
 def dbt_command(*args: str) -> list[str]:
-    dbt = Path(sys.executable).parent / "dbt"
-    return [str(dbt), "--no-use-colors", *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
-
-
-def dbt_env() -> dict[str, str]:
-    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    """dbt's arguments for a call on this project (scripts/dbt_invoke.py runs them in this process)."""
+    return ["--no-use-colors", *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
 
 
 def present_source_tables(common: list[str]) -> tuple[set[str], dict]:
@@ -152,8 +149,7 @@ def present_source_tables(common: list[str]) -> tuple[set[str], dict]:
 
     One dbt call: run-operation parses the project (writing manifest.json) and asks the adapter.
     """
-    cmd = dbt_command("run-operation", "present_source_tables", *common)
-    result = subprocess.run(cmd, cwd=DBT_DIR, env=dbt_env(), capture_output=True, text=True)
+    result = invoke(dbt_command("run-operation", "present_source_tables", *common), capture=True)
     lines = [line for line in result.stdout.splitlines() if line.startswith(PRESENT_MARKER)]
     if result.returncode != 0 or not lines:
         sys.stdout.write(result.stdout[-4000:])
@@ -221,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = dbt_command("source", "freshness", *freshness_args(build_plan), *common, *passthrough)
     else:
         cmd = dbt_command("build", *build_args(build_plan, manifest), *common, *passthrough)
-    return subprocess.run(cmd, cwd=DBT_DIR, env=dbt_env()).returncode
+    return invoke(cmd).returncode
 
 
 if __name__ == "__main__":

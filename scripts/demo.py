@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ from sandbox.app import SYNTHETIC_NOTICE, SandboxConfig
 from sandbox.fitbit_export import write_export
 from sandbox.life import LifeConfig
 from sandbox.server import SandboxServer, free_port
+from scripts.dbt_invoke import invoke
 
 DBT_DIR = REPO_ROOT / "dbt"
 SOURCES = [("notion", notion_source), ("hubspot", hubspot_source)]
@@ -41,10 +40,8 @@ def _port() -> int:
 
 
 def dbt(*args: str) -> str:
-    cmd = [str(Path(sys.executable).parent / "dbt"), "--no-use-colors", *args,
-           "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
-    result = subprocess.run(cmd, cwd=DBT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    result = invoke(["--no-use-colors", *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)],
+                    capture=True)
     if result.returncode != 0:
         print(result.stdout[-3000:], result.stderr[-2000:], sep="\n")
         raise SystemExit(f"dbt {args[0]} failed")

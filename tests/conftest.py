@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import pytest
 from sandbox.app import SandboxConfig
 from sandbox.life import LifeConfig
 from sandbox.server import SandboxServer
+from scripts.dbt_invoke import environment, invoke
 from tests.dbt_cache import warm_dbt
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,15 +168,30 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
-def run_dbt(*args: str, target: str = "dev", check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Real dbt CLI in a subprocess (so no DuckDB handle outlives the run), with our profiles.yml."""
-    dbt = Path(sys.executable).parent / "dbt"
-    cmd = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target", target]
+def run_dbt(*args: str, target: str = "dev", check: bool = True) -> subprocess.CompletedProcess:
+    """Real dbt with our profiles.yml, in this worker's process (scripts/dbt_invoke.py: dbt's imports are paid
+    once per worker, not per call; the DuckDB file is closed after each call, as a process exit would)."""
+    cmd = [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target", target]
     with warm_dbt(cmd, {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}) as env:
-        result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+        result = invoke(cmd, env=env, cwd=DBT_DIR, capture=True)
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return result
+
+
+def run_main(main: Callable[[list[str]], int | None], argv: list[str], env: dict[str, str],
+             cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """A script's `main(argv)` in this process, as `python -m <script> *argv` would run in a subprocess: with `env`
+    as its whole environment and `cwd`, its output captured, its exit code (a SystemExit's too) returned."""
+    out, err = io.StringIO(), io.StringIO()
+    with environment(env, cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv) or 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+            if exit_.code is not None and not isinstance(exit_.code, int):
+                print(exit_.code, file=sys.stderr)
+    return subprocess.CompletedProcess(["main", *argv], code, out.getvalue(), err.getvalue())
 
 
 from tests.fixtures.bigquery import *  # noqa: E402,F401,F403

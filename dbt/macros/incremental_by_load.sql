@@ -115,7 +115,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook: store the loads completed before this build started (raw._dlt_loads beside `raw_relation`). -#}
+{#- Post-hook: store the loads completed before this build started (raw._dlt_loads beside `raw_relation`). The start
+    to the microsecond: cut to whole seconds, a load that finished in the second the build started was left out
+    (and merely re-read by the next build; a build that starts the moment a load ends, as in one process, met it). -#}
 {% macro save_load_watermark(raw_relation) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set loads = adapter.get_relation(database=raw_relation.database, schema=raw_relation.schema,
@@ -125,7 +127,7 @@
         {%- set value_sql = 'select cast(null as ' ~ dbt.type_string() ~ ') as load_id' -%}
     {%- else -%}
         {%- set value_sql = 'select load_id from ' ~ loads ~ ' where status = 0 and inserted_at'
-            ~ " <= cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as " ~ type_timestamp_utc() ~ ')' -%}
+            ~ " <= cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as " ~ type_timestamp_utc() ~ ')' -%}
     {%- endif -%}
     {{ return(adapter.dispatch('replace_small_table')(stored, value_sql)) }}
 {%- endmacro %}

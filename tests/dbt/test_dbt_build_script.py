@@ -20,8 +20,9 @@ import duckdb
 import pytest
 
 from pipelines.common.runner import run_source
+from scripts import dbt_build
 from scripts.dbt_build import parse_args_of, plan, upstream_source_tables
-from tests.conftest import REPO, run_dbt
+from tests.conftest import REPO, run_dbt, run_main
 from tests.dbt_cache import warm_dbt
 from tests.fixtures.fitbit import FITBIT_TEST_LIFE
 
@@ -102,13 +103,15 @@ def test_optional_source_tables_come_from_the_source_if_exists_macro(tmp_path):
 # --- the script on real warehouses ---
 
 def dbt_build_script(warehouse: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """`make dbt-build` as a user runs it: the script in a subprocess, on the DuckDB file `warehouse`."""
+    """`make dbt-build` as a user runs it (`python -m scripts.dbt_build`), on the DuckDB file `warehouse`: its
+    `main` in this process, with the environment and output a subprocess would have (tests/ops/test_onboarding.py
+    runs `make dbt-build` itself, as a process)."""
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "dev",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    cmd = [sys.executable, "-m", "scripts.dbt_build", "--target-path", str(workdir / "dbt"),
-           "--log-path", str(workdir / "dbt" / "logs"), *args]
+    argv = ["--target-path", str(workdir / "dbt"), "--log-path", str(workdir / "dbt" / "logs"), *args]
+    cmd = [sys.executable, "-m", "scripts.dbt_build", *argv]
     with warm_dbt(cmd, env) as env:
-        return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        return run_main(dbt_build.main, argv, env=env, cwd=REPO)
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:

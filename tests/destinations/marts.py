@@ -114,8 +114,7 @@ def dbt_build(target: str, target_path: Path, selected: list[str], dbt_vars: str
     reference warehouse was built with (tests/fixtures/reference_warehouse.py), so warehouse_info compares.
     """
     run_dbt("build", "--select", *selected, "--indirect-selection", "cautious", *(("--vars", dbt_vars) if dbt_vars else ()),
-            "--target-path", str(target_path), "--log-path", str(target_path / "logs"), target=target,
-            timeout=1200 if target == "emulator" else 600)
+            "--target-path", str(target_path), "--log-path", str(target_path / "logs"), target=target)
     return load_manifest(target_path)
 
 
