@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.common.cli import not_a_streamlit_app
 from pipelines.common.runner import RunReport, run_source
 from pipelines.common.settings import REPO_ROOT, warehouse_path
 from pipelines.fitbit import fitbit_source
@@ -157,6 +158,7 @@ def load_all_sources(server: SandboxServer, data_dir: Path, api_days: int = 30) 
 
 def main() -> None:
     started = time.monotonic()
+    not_a_streamlit_app()
     print(f"SYNTHETIC DATA: {SYNTHETIC_NOTICE}")
     warehouse, state = use_demo_warehouse()
     print(f"demo warehouse: {_shown(warehouse)} (its own; dlt state in {_shown(state)})")

@@ -17,6 +17,15 @@ from pipelines.common.redaction import redacted_output
 from pipelines.common.runner import run_source
 
 
+def not_a_streamlit_app() -> None:
+    """For a process that loads and is not the dashboard: dlt, finding no .dlt/secrets.toml (a fresh clone, or a
+    scheduled run with its secrets in the environment), looks for Streamlit's secrets, and that imports streamlit
+    and plotly: 1.2 s of every pipeline process here, for secrets that exist only inside a running Streamlit app.
+    Marking streamlit absent makes dlt's lookup end at once (its `except Exception` takes the ImportError)."""
+    if "streamlit" not in sys.modules:
+        sys.modules["streamlit"] = None  # type: ignore[assignment]
+
+
 def main(source_name: str, build_source: Callable[[], DltSource], argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m pipelines.{source_name}",
                                      description=f"Load {source_name} into the raw dataset.")
@@ -24,6 +33,7 @@ def main(source_name: str, build_source: Callable[[], DltSource], argv: list[str
                         help=f"drop this source's tables and state and reload everything "
                              f"(also {source_name.upper()}_FULL_REFRESH=true or FORCE_FULL_REFRESH=true)")
     args = parser.parse_args(argv)
+    not_a_streamlit_app()
     with redacted_output():
         try:
             report = run_source(source_name, build_source, args.full_refresh)

@@ -324,3 +324,22 @@ def test_refresh_workflows_read_secrets_from_the_gcp_project_and_keep_fitbit_tok
     assert fitbit["refresh"]["with"]["run_module"] == "${{ needs.google-health.outputs.configured == 'true' }}"
     (api,) = [s for s in job["steps"] if "TOKEN_STORE_SECRET" in (s.get("env") or {})]
     assert 'SOURCES__${SOURCE^^}__TOKEN_STORE=gsm://projects/$GCP_PROJECT/secrets/$TOKEN_STORE_SECRET' in api["run"]
+
+
+def test_a_pipeline_process_without_secrets_toml_does_not_import_streamlit(tmp_path):
+    """dlt looks for Streamlit's secrets when no .dlt/secrets.toml exists (a fresh clone, a scheduled run with its
+    secrets in the environment), importing streamlit and plotly, 1.2 s a process; the CLI and the demo stop that."""
+    code = ("import sys; from pipelines.common.cli import not_a_streamlit_app\n"
+            "if sys.argv[1] == 'cli': not_a_streamlit_app()\n"
+            "import dlt; print(dlt.secrets.get('sources.notion.api_token'), "
+            "sorted(m for m in ('streamlit', 'plotly') if sys.modules.get(m)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update({"DLT_PROJECT_DIR": str(tmp_path), "SOURCES__NOTION__API_TOKEN": "from-the-environment"})
+    seen = {}
+    for mode in ("cli", "plain"):
+        result = subprocess.run([sys.executable, "-c", code, mode], cwd=REPO, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        seen[mode] = result.stdout.strip()
+    assert seen["cli"] == "from-the-environment []"  # the secret still resolves, from the environment
+    assert seen["plain"] == "from-the-environment ['plotly', 'streamlit']"  # what dlt does on its own
