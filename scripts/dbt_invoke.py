@@ -1,8 +1,8 @@
 """dbt run in this process through its programmatic entry point (`dbtRunner`), not as a `dbt` subprocess per call.
 
 A `dbt` process spends about 4 s importing itself before it reads the project (measured here: 3.3-4.2 s of each
-call's wall time in the test suite, 5 s of CPU). `make dbt-build` makes two dbt calls, the demo three, the test
-suite over a hundred: in one process the imports are paid once. dbt's own functional tests drive dbt this way.
+call's wall time in the test suite, 5 s of CPU). `make dbt-build` and the demo make two dbt calls each, the test
+suite about seventy: in one process the imports are paid once. dbt's own functional tests drive dbt this way.
 
 What a subprocess gave for free is kept:
 - the call's environment and working directory apply to that call only and are restored after it;
