@@ -164,6 +164,13 @@ def test_emulator_fixes_answer_like_bigquery(bigquery_env, tmp_path):
     assert run("select id, name, score from ds.t where id = 3") == [(3, "c", None)]
     # approx_quantiles(...)[offset(n)] picks the n-th quantile, not the next one
     assert run("select approx_quantiles(x, 2)[offset(1)] from unnest([8000, 12000, 9000]) as x") == [(9000,)]
+    # the speed patches answer the same: an implicit UNNEST after a table and after a subquery (whose alias is
+    # read without copying its body), and one statement run twice (its parse is cached, each run edits a copy)
+    run("create table ds.arrays as select 1 as id, [3, 4] as nums")
+    assert sorted(run("select id, n from ds.arrays, arrays.nums as n")) == [(1, 3), (1, 4)]
+    after_subquery = "select s.id, n from (select id, nums from ds.arrays where id = 1) as s, s.nums as n"
+    assert sorted(run(after_subquery)) == [(1, 3), (1, 4)]
+    assert sorted(run(after_subquery)) == [(1, 3), (1, 4)]
 
 
 def test_an_emulator_that_cannot_start_says_why(tmp_path, monkeypatch):
