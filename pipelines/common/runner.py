@@ -30,7 +30,14 @@ from pipelines.common import redaction, rejected, run_ledger, warehouse_guard
 from pipelines.common.errors import SourceError, one_line_error
 from pipelines.common.full_refresh import RunMode, resolve_mode
 from pipelines.common.http import api_requests, reset_api_requests
-from pipelines.common.settings import destination_name, make_pipeline, pipelines_dir, raw_dataset, warehouse_path
+from pipelines.common.settings import (
+    destination_name,
+    loader_file_format,
+    make_pipeline,
+    pipelines_dir,
+    raw_dataset,
+    warehouse_path,
+)
 
 KILL_SWITCH_ENV = "PIPELINE_TEST_KILL_AT"
 KILL_POINTS = ("extract", "normalize", "load", "loaded")
@@ -106,7 +113,8 @@ def run_source(source_name: str, build_source: Callable[[], DltSource], full_ref
             source = build_source()
             redaction.collect_config()  # secrets the source's config pulled from secrets.toml / Secret Manager
             run.set_step("extract")
-            pipeline.extract(source, refresh="drop_sources" if mode.full_refresh else None)
+            pipeline.extract(source, refresh="drop_sources" if mode.full_refresh else None,
+                             loader_file_format=loader_file_format())
             run.set_step("normalize")
             normalize = pipeline.normalize()
             run.rows = _row_counts(normalize)
