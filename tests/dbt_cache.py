@@ -23,6 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts.dbt_build import option_value
+
 REPO = Path(__file__).resolve().parents[1]
 STATE = "partial_parse.msgpack"
 
@@ -39,15 +41,6 @@ def _link_root() -> Path:
 
 def _seed_dir() -> Path:
     return REPO / "dbt" / "target" / f"pytest-{_worker()}-parse-states"
-
-
-def _option(args: Sequence[str], name: str) -> str | None:
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def _linked_warehouse(path: str) -> str:
@@ -74,10 +67,10 @@ def warm_dbt(args: Sequence[str], env: Mapping[str, str]) -> Iterator[dict[str, 
         return
     if env.get("WAREHOUSE_PATH"):
         env["WAREHOUSE_PATH"] = _linked_warehouse(env["WAREHOUSE_PATH"])
-    target = Path(_option(args, "--target-path") or env.get("DBT_TARGET_PATH") or REPO / "dbt" / "target")
-    profile = (_option(args, "--target") or env.get("DBT_TARGET", "dev"), env.get("WAREHOUSE_PATH", ""),
+    target = Path(option_value(list(args), "--target-path") or env.get("DBT_TARGET_PATH") or REPO / "dbt" / "target")
+    profile = (option_value(list(args), "--target") or env.get("DBT_TARGET", "dev"), env.get("WAREHOUSE_PATH", ""),
                env.get("POSTGRES_PORT", ""), env.get("BQEMU_PORT", ""), env.get("RAW_DATASET", ""),
-               env.get("OPS_DATASET", ""), _option(args, "--vars") or "")
+               env.get("OPS_DATASET", ""), option_value(list(args), "--vars") or "")
     seed = _seed_dir() / hashlib.sha1(repr(profile).encode()).hexdigest()[:16] / STATE
     state = target / STATE
     if not state.exists() and seed.exists():
