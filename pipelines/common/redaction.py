@@ -18,6 +18,7 @@ text file left in the pipelines folder).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import logging
@@ -177,13 +178,18 @@ def secret_name(text: str) -> str | None:
     return found[0][1] if found else None
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_looking_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
 
 
 def scan_environment() -> None:
-    """Register env values whose names look secret (cheap: only changed variables are looked at)."""
-    current = frozenset((k, v) for k, v in os.environ.items() if secret_looking_name(k))
+    """Register env values whose names look secret (cheap: only changed variables are looked at).
+
+    Runs on every redaction, so on every log record: a build's dbt in this process logs thousands. Names are
+    judged once each and only the values of secret-looking ones are read."""
+    environ = os.environ
+    current = frozenset((k, v) for k in list(environ) if secret_looking_name(k) and (v := environ.get(k)) is not None)
     if current == _registry._env_seen:
         return
     for name, value in current - _registry._env_seen:
