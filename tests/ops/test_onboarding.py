@@ -66,7 +66,7 @@ def fresh_project(tmp: Path) -> Path:
 def base_env(tmp: Path, project: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "SOURCES__", "DEMO_"))
-           and k not in ("DBT_TARGET", "PIPELINES_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH")}  # dbt's defaults, as a user
+           and k not in ("DBT_TARGET", "PIPELINES_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_LOG_LEVEL_FILE")}  # dbt's defaults, as a user
     env.update({
         "DLT_PROJECT_DIR": str(project),  # dlt reads <project>/.dlt/*.toml: the repo's own settings stay untouched
         "PIPELINE_DESTINATION": "duckdb",
