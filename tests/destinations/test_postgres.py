@@ -19,7 +19,7 @@ from tests.destinations.marts import (
     dbt_build,
     duckdb_table,
     load_manifest,
-    parse_selection,
+    selection,
     unit_tests_run,
 )
 from tests.fixtures.reference_warehouse import DBT_VARS
@@ -40,7 +40,7 @@ def test_postgres_marts_match_duckdb(reference_warehouse, postgres_env, monkeypa
     """Postgres loads what the suite's DuckDB reference loaded (the same sandbox year, the same load function) and
     builds the same marts from it."""
     dbt_sources = DBT_SOURCES | {LEDGER_SOURCE}  # the ops marts over each destination's own run ledger too
-    selected = parse_selection(tmp_path / "parse", dbt_sources)
+    selected = selection(load_manifest(reference_warehouse.target), dbt_sources)
     assert {"pipeline_health", "fct_pipeline_runs", "data_recency"} <= set(selected)
 
     # DuckDB: the reference, loaded and built once for the session
