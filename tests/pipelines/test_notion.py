@@ -76,6 +76,18 @@ def test_first_run_loads_every_live_page_then_nothing(notion_env, warehouse):
     assert warehouse.count(PAGES) == len(live)
 
 
+def test_duckdb_loads_parquet_files_not_insert_statements(notion_env, warehouse, monkeypatch):
+    """dlt's DuckDB default is INSERT ... VALUES files, which DuckDB must parse; ours is Parquet
+    (pipelines.common.settings.loader_file_format). The merge's follow-up jobs stay SQL."""
+    from pipelines.common.settings import pipelines_dir
+
+    monkeypatch.setenv("LOAD__DELETE_COMPLETED_JOBS", "false")  # keep the loaded job files to look at
+    assert load().rows["notion__habit_pages"] > 0
+    jobs = sorted(p.name for p in pipelines_dir().glob("notion/load/loaded/*/completed_jobs/notion__*"))
+    data = [job for job in jobs if not job.endswith(".sql")]
+    assert data and all(job.endswith(".parquet") for job in data), jobs
+
+
 def test_edit_in_the_cursor_minute_updates_the_row_in_place(notion_env, warehouse):
     load()
     store = notion_env.sandbox.notion
