@@ -22,7 +22,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +164,7 @@ def present_source_tables(common: list[str]) -> tuple[set[str], dict]:
     return present, manifest
 
 
-def option_value(args: list[str], name: str) -> str | None:
+def option_value(args: Sequence[str], name: str) -> str | None:
     for i, arg in enumerate(args):
         if arg == name and i + 1 < len(args):
             return args[i + 1]

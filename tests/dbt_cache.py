@@ -67,10 +67,10 @@ def warm_dbt(args: Sequence[str], env: Mapping[str, str]) -> Iterator[dict[str, 
         return
     if env.get("WAREHOUSE_PATH"):
         env["WAREHOUSE_PATH"] = _linked_warehouse(env["WAREHOUSE_PATH"])
-    target = Path(option_value(list(args), "--target-path") or env.get("DBT_TARGET_PATH") or REPO / "dbt" / "target")
-    profile = (option_value(list(args), "--target") or env.get("DBT_TARGET", "dev"), env.get("WAREHOUSE_PATH", ""),
+    target = Path(option_value(args, "--target-path") or env.get("DBT_TARGET_PATH") or REPO / "dbt" / "target")
+    profile = (option_value(args, "--target") or env.get("DBT_TARGET", "dev"), env.get("WAREHOUSE_PATH", ""),
                env.get("POSTGRES_PORT", ""), env.get("BQEMU_PORT", ""), env.get("RAW_DATASET", ""),
-               env.get("OPS_DATASET", ""), option_value(list(args), "--vars") or "")
+               env.get("OPS_DATASET", ""), option_value(args, "--vars") or "")
     seed = _seed_dir() / hashlib.sha1(repr(profile).encode()).hexdigest()[:16] / STATE
     state = target / STATE
     if not state.exists() and seed.exists():
