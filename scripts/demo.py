@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -138,21 +139,29 @@ def load_all_sources(server: SandboxServer, data_dir: Path, api_days: int = 30) 
     Fitbit: the Takeout export (how most people have their history today), then the last
     `api_days` days from the Google Health API replica (pipeline `fitbit`); each pipeline writes its own raw
     tables and the health marts take every day from the best-ranked source, the API's where it has the day.
+    The synthetic export is written on a thread of its own while Notion and HubSpot load (DuckDB writes its
+    heart-rate files without the GIL, HubSpot's client waits between searches): it touches only its folder.
     """
     os.environ.update(server.pipeline_env())
-    export = write_export(server.sandbox.fitbit, data_dir / "sandbox-fitbit-export")
     life = server.sandbox.config.life
     tokens = data_dir / "sandbox-fitbit-tokens.json"
     tokens.unlink(missing_ok=True)  # each sandbox start is a fresh first consent (its refresh token is in the env)
     os.environ.update({"SOURCES__FITBIT__TOKEN_STORE_PATH": str(tokens),
                        "SOURCES__FITBIT__START_DATE": (life.end - timedelta(days=api_days - 1)).isoformat()})
-    sources = [*SOURCES, ("fitbit_export", lambda: fitbit_export_source(path=str(export.path))),
-               ("fitbit", fitbit_source)]
     reports = []
-    for name, source in sources:
+
+    def run(name, source) -> None:
         report = run_source(name, source)
         print(report.render())
         reports.append(report)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="sandbox-export") as writer:
+        written = writer.submit(write_export, server.sandbox.fitbit, data_dir / "sandbox-fitbit-export")
+        for name, source in SOURCES:
+            run(name, source)
+        export = written.result()
+    run("fitbit_export", lambda: fitbit_export_source(path=str(export.path)))
+    run("fitbit", fitbit_source)
     return reports
 
 
