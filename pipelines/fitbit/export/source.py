@@ -336,7 +336,7 @@ def fitbit_export_records(run: ExportRun) -> Iterator:
                          key=f.source_file, origin=f.source_file)
         rows = run.file_rows()
         if rows:
-            yield dlt.mark.with_hints(pa.Table.from_pylist(rows), dlt.mark.make_hints(
+            yield dlt.mark.with_hints(keys_not_null(pa.Table.from_pylist(rows), "source_file"), dlt.mark.make_hints(
                 table_name=FILES_TABLE, primary_key="source_file", write_disposition="merge",
                 columns={k: dict(v) for k, v in FILE_COLUMNS.items()}), create_table_variant=True)
         run.log_result()
