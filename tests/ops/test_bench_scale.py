@@ -12,6 +12,15 @@ import pytest
 from scripts import bench_scale
 
 
+def assert_ratio(printed: float, numerator: float, denominator: float) -> None:
+    """The row prints seconds to 0.1 and each ratio from the unrounded figures: the ratio must lie within what the
+    printed seconds allow (a 0.3 s native read may be 0.25 s, so 5.0 / 0.3 can print as 14.3 or as 20)."""
+    assert numerator > 0 and denominator > 0
+    low = (numerator - 0.05) / (denominator + 0.05) - 0.05
+    high = (numerator + 0.05) / max(denominator - 0.05, 0.01) + 0.05
+    assert low <= printed <= high, (printed, numerator, denominator)
+
+
 @pytest.mark.slow  # subprocess pipelines
 def test_bench_scale_small_size_prints_every_figure_and_verdict(capsys, tmp_path):
     assert bench_scale.main(["--days", "3", "--no-dbt", "--keep", str(tmp_path)]) == 0
@@ -24,24 +33,15 @@ def test_bench_scale_small_size_prints_every_figure_and_verdict(capsys, tmp_path
     # '3', 'd', samples, import s, samples/s, peak MB, native s, ratio, floor s, floor ratio, build s, +1 day import s,
     # dbt s, total s, BQ
     assert int(row[2].replace(",", "")) == samples, "the row counts what the import loaded before the new day"
-    import_s, native_s, ratio = float(row[3]), float(row[6]), float(row[7])
-    # the row prints seconds to 0.1 and the ratio from the unrounded figures: it must lie within what the printed
-    # seconds allow (a 0.3 s native read may be 0.25 s, so 5.0 / 0.3 can print as 14.3 or as 20)
-    assert import_s > 0 and native_s > 0
-    assert (import_s - 0.05) / (native_s + 0.05) - 0.05 <= ratio <= (import_s + 0.05) / max(native_s - 0.05, 0.01) + 0.05
-    floor_s, floor_ratio = float(row[8]), float(row[9])
-    assert floor_s > 0
-    assert (floor_s - 0.05) / (native_s + 0.05) - 0.05 <= floor_ratio <= (floor_s + 0.05) / max(native_s - 0.05, 0.01) + 0.05
+    import_s, native_s, floor_s = float(row[3]), float(row[6]), float(row[8])
+    assert_ratio(float(row[7]), import_s, native_s)
+    assert_ratio(float(row[9]), floor_s, native_s)
     assert row[10] == "n/a" and float(row[11]) > 0  # no dbt; the incremental import was timed
     # the same imports in CPU seconds (GNU time's user + system), steadier than wall time on a shared machine
     cpu_row = next(line.split() for line in out.splitlines()
                    if line.strip().startswith("3 d ") and line.split() != row)
-    import_cpu, native_cpu, cpu_ratio = float(cpu_row[2]), float(cpu_row[3]), float(cpu_row[4])
-    assert import_cpu > 0 and native_cpu > 0
-    assert (import_cpu - 0.05) / (native_cpu + 0.05) - 0.05 <= cpu_ratio <= (import_cpu + 0.05) / max(native_cpu - 0.05, 0.01) + 0.05
-    floor_cpu, floor_cpu_ratio = float(cpu_row[5]), float(cpu_row[6])
-    assert floor_cpu > 0
-    assert (floor_cpu - 0.05) / (native_cpu + 0.05) - 0.05 <= floor_cpu_ratio <= (floor_cpu + 0.05) / max(native_cpu - 0.05, 0.01) + 0.05
+    assert_ratio(float(cpu_row[4]), float(cpu_row[2]), float(cpu_row[3]))  # import CPU / native CPU
+    assert_ratio(float(cpu_row[6]), float(cpu_row[5]), float(cpu_row[3]))  # floor CPU / native CPU
     assert cpu_row[7] == "n/a"  # no dbt build, no build peak
     assert "import / DuckDB-native at the largest size" in out and ("met" in out or "MISSED" in out)
     assert "DuckDB alone writing the raw table's columns:" in out
