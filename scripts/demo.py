@@ -9,6 +9,7 @@ sandbox cursors never reach the warehouse your real data goes to (data/warehouse
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -155,6 +156,11 @@ def load_all_sources(server: SandboxServer, data_dir: Path, api_days: int = 30) 
         print(report.render())
         reports.append(report)
 
+    # pyarrow and DuckDB import pandas on first use, and dlt tells a DataFrame by the pandas in sys.modules: first
+    # imported by the writer's thread, pandas was half-built there while Notion's extract looked ("partially
+    # initialized module 'pandas' has no attribute 'DataFrame'", a failed demo). So it is imported before the thread.
+    with contextlib.suppress(ImportError):
+        import pandas  # noqa: F401
     with ThreadPoolExecutor(1, thread_name_prefix="sandbox-export") as writer:
         written = writer.submit(write_export, server.sandbox.fitbit, data_dir / "sandbox-fitbit-export")
         for name, source in SOURCES:
