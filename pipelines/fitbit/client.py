@@ -3,10 +3,13 @@ store (refreshed once when it dies mid-run), and every refusal turned into one l
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 from collections.abc import Iterator
 
 import orjson
+import pyarrow as pa
 import requests
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from requests.auth import AuthBase
@@ -100,7 +103,53 @@ class HealthApiClient:
         # our own response hook replaces RESTClient's raise_for_status one: 429/5xx must reach the retries;
         # what is still an error after them is refused in `_refuse_errors`
         for page in self.client.paginate(path, params=params, auth=self.auth, hooks={"response": [_parse_once]}):
-            yield list(page)
+            yield _take_points(page)
+
+    def tables(self, data_type: DataType, filter_expression: str) -> Iterator[tuple[pa.Table, list[tuple[dict, str]]]]:
+        """`pages`, each as `data_type.to_arrow` makes it: (an Arrow table, [(point, reason) for rejected points]).
+
+        A page is fetched, parsed and converted with Python's cyclic garbage collector paused, and its points are
+        freed before it resumes. A heart-rate page parses into about 80,000 dicts that live only until the
+        conversion: with the collector on, every page was promoted to the old generation and set off full
+        collections of the whole heap. JSON has no reference cycles, so pausing loses nothing. Measured in
+        `make demo` (30 days of heart rate, 100 pages): 29 full collections and 4.4 s of the load's 9 s.
+        """
+        pages = self.pages(data_type, filter_expression)
+        while True:
+            with _cyclic_gc_paused():
+                points = next(pages, None)
+                if points is None:
+                    return
+                converted = data_type.to_arrow(points)
+                del points  # the page's last reference: its dicts are freed here, never scanned
+            yield converted
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, back on after it (if it was on before); reference
+    counting still frees everything that is not in a cycle."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _take_points(page: list) -> list[dict]:
+    """The page's points, moved out of the page and out of its parsed body (which dlt's paginator keeps until the
+    next page): once the caller drops them, nothing else holds them."""
+    points = list(page)
+    page.clear()
+    body = None
+    with contextlib.suppress(ValueError):  # a body that is not JSON holds no points
+        body = page.response.json()
+    if isinstance(body, dict) and isinstance(body.get("dataPoints"), list):
+        body["dataPoints"].clear()
+    return points
 
 
 def _parse_once(response: requests.Response, *args, **kwargs) -> requests.Response:

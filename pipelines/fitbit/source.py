@@ -111,8 +111,7 @@ def data_points(client: HealthApiClient, data_type: DataType, window: Window) ->
         yield dlt.mark.with_hints(data_type.schema.empty_table(), dlt.mark.make_hints(write_disposition={
             "disposition": "merge", "strategy": "delete-insert", "destination_scope": window.scope(since, until)}))
         newest, outside = state.get("newest_window_date"), 0
-        for points in client.pages(data_type, data_type.filter(since, until)):
-            table, bad = data_type.to_arrow(points)
+        for table, bad in client.tables(data_type, data_type.filter(since, until)):
             for point, reason in bad:
                 yield reject(SOURCE, data_type.entity, reason, point, origin=data_type.origin)
             table, dropped = _inside(table, since, until)
