@@ -238,3 +238,61 @@ def test_page_sizes_follow_the_documentation():
     assert sizes.pop("sleep") == sizes.pop("exercise") == 25
     assert set(sizes.values()) == {10_000}
     assert [t.kebab for t in DATA_TYPES if not t.source_family] == ["sleep"]
+
+
+def test_the_client_pages_the_documented_shapes_and_frees_each_page(tmp_path):
+    """The client's paging path on the fixtures, not on our sandbox: an empty page that only carries a token (the
+    API sends those) is followed, the reconciled page after it becomes rows, and no page's points outlive it."""
+    import gc
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    from pipelines.fitbit.client import HealthApiClient
+    from pipelines.fitbit.tokens import LocalFileTokenStore, TokenSet
+
+    first = contract_fixture("empty_page_with_token.json")
+    last = contract_fixture("reconcile_heart_rate.json")
+    assert "nextPageToken" not in last, "the second page is the last"
+    asked: list[dict] = []
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            url = urlparse(self.path)
+            query = parse_qs(url.query)
+            asked.append({"path": url.path, **{k: v[0] for k, v in query.items()}})
+            body = json.dumps(last if query.get("pageToken") == [first["nextPageToken"]] else first).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = LocalFileTokenStore(tmp_path / "tokens.json")
+        store.write(TokenSet("access", "refresh", time.time() + 3600))  # fresh: no call to a token endpoint
+        client = HealthApiClient(f"http://127.0.0.1:{server.server_port}/v4", "id", "secret", store, None,
+                                 "http://127.0.0.1:9/token")
+        heart_rate = BY_ENTITY["heart_rate_samples"]
+
+        def points_alive() -> int:
+            return sum(1 for o in gc.get_objects() if isinstance(o, dict) and "heartRate" in o)
+
+        gc.collect()
+        before, rows = points_alive(), []
+        for table, rejected in client.tables(heart_rate, heart_rate.filter(date(2026, 11, 1))):
+            assert rejected == [] and gc.isenabled()
+            assert points_alive() <= before, "a page's points outlived its conversion"
+            rows.append(table.num_rows)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert rows == [0, len(last["dataPoints"])]
+    assert [a["path"] for a in asked] == ["/v4/users/me/dataTypes/heart-rate/dataPoints:reconcile"] * 2
+    assert "pageToken" not in asked[0] and asked[1]["pageToken"] == first["nextPageToken"]
