@@ -28,7 +28,7 @@ from pipelines.fitbit.settings import ALL_SOURCES, SCOPES
 from pipelines.fitbit.tokens import LocalFileTokenStore, TokenSet
 from sandbox.google_health_data import HEALTH_USER_ID
 from tests.conftest import run_dbt
-from tests.fixtures.google_health import GOOGLE_HEALTH_TABLES, expected_rows, workout_days
+from tests.fixtures.google_health import GOOGLE_HEALTH_TABLES, expected_rows, heart_rate_points_alive, workout_days
 
 TIMEOUT = 10
 AUTHORIZE = "python -m pipelines.fitbit.authorize"
@@ -212,16 +212,13 @@ def test_each_page_is_converted_with_the_cycle_collector_paused_and_freed_before
         return convert(self, points)
 
     monkeypatch.setattr(type(heart_rate), "to_arrow", recording)
-    def points_alive() -> int:  # heart-rate points anywhere in the process (earlier tests may have left some)
-        return sum(1 for o in gc.get_objects() if isinstance(o, dict) and "heartRate" in o)
-
     since = google_health_api.health.life.config.end - timedelta(days=20)
     gc.collect()
-    before, rows = points_alive(), 0
+    before, rows = heart_rate_points_alive(), 0
     for table, _rejected in client.tables(heart_rate, heart_rate.filter(since)):
         rows += table.num_rows
         assert gc.isenabled(), "the collector is back on between pages"
-        assert points_alive() <= before, "a page's points outlived its conversion"
+        assert heart_rate_points_alive() <= before, "a page's points outlived its conversion"
     assert rows > heart_rate.page_size, "more than one page was read"
     assert collector_on_while_converting and not any(collector_on_while_converting)
 

@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.fitbit.contract import DISCOVERY_PATH, discovery, problems, response_schema
 from pipelines.fitbit.data_types import BY_ENTITY, DATA_TYPES
-from tests.fixtures.google_health import GOOGLE_HEALTH_FIXTURES, contract_fixture
+from tests.fixtures.google_health import GOOGLE_HEALTH_FIXTURES, contract_fixture, heart_rate_points_alive
 
 PAGES = sorted(p.name for p in GOOGLE_HEALTH_FIXTURES.glob("*.json")
                if p.name.startswith(("list_", "reconcile_", "empty_")))
@@ -281,14 +281,11 @@ def test_the_client_pages_the_documented_shapes_and_frees_each_page(tmp_path):
                                  "http://127.0.0.1:9/token")
         heart_rate = BY_ENTITY["heart_rate_samples"]
 
-        def points_alive() -> int:
-            return sum(1 for o in gc.get_objects() if isinstance(o, dict) and "heartRate" in o)
-
         gc.collect()
-        before, rows = points_alive(), []
+        before, rows = heart_rate_points_alive(), []
         for table, rejected in client.tables(heart_rate, heart_rate.filter(date(2026, 11, 1))):
             assert rejected == [] and gc.isenabled()
-            assert points_alive() <= before, "a page's points outlived its conversion"
+            assert heart_rate_points_alive() <= before, "a page's points outlived its conversion"
             rows.append(table.num_rows)
     finally:
         server.shutdown()
